@@ -1,0 +1,215 @@
+/** Everything sessionql reads from its environment, validated once. */
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly storeUrl: string;
+  /** Signing secrets: the first signs, all verify. Empty when none was configured. */
+  readonly secrets: readonly string[];
+  readonly cookie: CookieConfig;
+  readonly expireAtBrowserClose: boolean;
+  readonly saveEveryRequest: boolean;
+  readonly limits: LimitsConfig;
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: boolean;
+  readonly sweepIntervalSeconds: number;
+  readonly logLevel: string;
+}
+
+/** The session cookie, named as Django names its settings. */
+export interface CookieConfig {
+  readonly name: string;
+  readonly ageSeconds: number;
+  readonly domain: string | undefined;
+  readonly path: string;
+  readonly secure: boolean;
+  readonly httpOnly: boolean;
+  readonly sameSite: "Lax" | "Strict" | "None";
+}
+
+/** The input limits. */
+export interface LimitsConfig {
+  readonly maxKeyLength: number;
+  readonly maxValueBytes: number;
+  readonly maxSessionBytes: number;
+  readonly maxDepth: number;
+}
+
+/** Every configuration problem found at start, listed in one message. */
+export class ConfigError extends Error {
+  readonly code = "CONFIG_INVALID";
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The defaults, one table, as the README shows them. */
+export const DEFAULTS = {
+  PORT: "4000",
+  HOST: "127.0.0.1",
+  SESSION_STORE: "sqlite://./data/sessions.sqlite",
+  SESSION_COOKIE_NAME: "sessionid",
+  SESSION_COOKIE_AGE: "1209600",
+  SESSION_COOKIE_PATH: "/",
+  SESSION_COOKIE_SECURE: "false",
+  SESSION_COOKIE_HTTPONLY: "true",
+  SESSION_COOKIE_SAMESITE: "Lax",
+  SESSION_EXPIRE_AT_BROWSER_CLOSE: "false",
+  SESSION_SAVE_EVERY_REQUEST: "false",
+  SESSION_MAX_KEY_LENGTH: "256",
+  SESSION_MAX_VALUE_BYTES: "65536",
+  SESSION_MAX_BYTES: "262144",
+  SESSION_MAX_DEPTH: "32",
+  SESSION_SWEEP_INTERVAL: "300",
+  TRUST_PROXY: "false",
+  LOG_LEVEL: "info",
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const STORE_URL =
+  /^(memory:\/\/|sqlite:\/\/.+|redis:\/\/.+|rediss:\/\/.+|redis\+cluster:\/\/.+|postgres(ql)?:\/\/.+)$/;
+// Cookie names are RFC 6265 tokens; paths and domains must not smuggle attribute separators.
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const COOKIE_ATTRIBUTE = /^[\x21-\x3a\x3c-\x7e]+$/;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Reads and checks every variable; returns a frozen Config or throws one ConfigError listing every problem. */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+  const production = env.NODE_ENV === "production";
+
+  const secrets = (env.SESSION_SECRET ?? "")
+    .split(",")
+    .map((secret) => secret.trim())
+    .filter((secret) => secret.length > 0);
+  if (production && secrets.length === 0) {
+    problems.push(
+      "SESSION_SECRET is required when NODE_ENV=production (comma-separated; the first signs cookies)",
+    );
+  }
+  if (secrets.some((secret) => secret.length < 16)) {
+    problems.push("SESSION_SECRET: every secret must be at least 16 characters long");
+  }
+
+  const cookie: CookieConfig = {
+    name: read.matching("SESSION_COOKIE_NAME", COOKIE_NAME, "a cookie-name token such as sessionid"),
+    ageSeconds: read.integer("SESSION_COOKIE_AGE", 1, 10 * 365 * 24 * 3600),
+    domain: env.SESSION_COOKIE_DOMAIN
+      ? read.matching("SESSION_COOKIE_DOMAIN", COOKIE_ATTRIBUTE, "a domain without spaces or ';'")
+      : undefined,
+    path: read.matching("SESSION_COOKIE_PATH", /^\/[\x21-\x3a\x3c-\x7e]*$/, "a path starting with '/'"),
+    secure: read.boolean("SESSION_COOKIE_SECURE"),
+    httpOnly: read.boolean("SESSION_COOKIE_HTTPONLY"),
+    sameSite: read.oneOf("SESSION_COOKIE_SAMESITE", ["Lax", "Strict", "None"]) as CookieConfig["sameSite"],
+  };
+  if (cookie.sameSite === "None" && !cookie.secure) {
+    problems.push(
+      "SESSION_COOKIE_SAMESITE=None needs SESSION_COOKIE_SECURE=true (browsers drop it otherwise)",
+    );
+  }
+
+  const maxValueBytes = read.integer("SESSION_MAX_VALUE_BYTES", 1, 16 * 1024 * 1024);
+  const maxSessionBytes = read.integer("SESSION_MAX_BYTES", 2, 64 * 1024 * 1024);
+  const corsOrigins = (env.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin.length > 0);
+  for (const origin of corsOrigins) {
+    if (!isOrigin(origin))
+      problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+  }
+
+  const config: Config = {
+    production,
+    port: read.integer("PORT", 0, 65535),
+    host: read.matching("HOST", /^[A-Za-z0-9.:[\]-]+$/, "a host name or IP address"),
+    storeUrl: read.matching(
+      "SESSION_STORE",
+      STORE_URL,
+      "memory://, sqlite://<path>, redis://host:port[/db], rediss://…, redis+cluster://h1:p1,h2:p2 or postgres://…",
+    ),
+    secrets,
+    cookie,
+    expireAtBrowserClose: read.boolean("SESSION_EXPIRE_AT_BROWSER_CLOSE"),
+    saveEveryRequest: read.boolean("SESSION_SAVE_EVERY_REQUEST"),
+    limits: {
+      maxKeyLength: read.integer("SESSION_MAX_KEY_LENGTH", 1, 4096),
+      maxValueBytes,
+      maxSessionBytes,
+      maxDepth: read.integer("SESSION_MAX_DEPTH", 1, 1000),
+    },
+    corsOrigins,
+    trustProxy: read.boolean("TRUST_PROXY"),
+    sweepIntervalSeconds: read.integer("SESSION_SWEEP_INTERVAL", 1, 7 * 24 * 3600),
+    logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** Reads one variable at a time, recording problems instead of stopping at the first. */
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: keyof typeof DEFAULTS | "SESSION_COOKIE_DOMAIN"): string {
+    const value = this.env[name];
+    return value === undefined || value === ""
+      ? ((DEFAULTS as Record<string, string>)[name] ?? "")
+      : value.trim();
+  }
+
+  integer(name: keyof typeof DEFAULTS, min: number, max: number): number {
+    const text = this.raw(name);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+      return min;
+    }
+    return value;
+  }
+
+  boolean(name: keyof typeof DEFAULTS): boolean {
+    const text = this.raw(name).toLowerCase();
+    if (["true", "1", "yes", "on"].includes(text)) return true;
+    if (["false", "0", "no", "off"].includes(text)) return false;
+    this.problems.push(`${name} must be true or false, got "${text}"`);
+    return false;
+  }
+
+  oneOf(name: keyof typeof DEFAULTS, allowed: readonly string[]): string {
+    const text = this.raw(name);
+    const match = allowed.find((option) => option.toLowerCase() === text.toLowerCase());
+    if (match === undefined)
+      this.problems.push(`${name} must be one of ${allowed.join(", ")}, got "${text}"`);
+    return match ?? (allowed[0] as string);
+  }
+
+  matching(name: keyof typeof DEFAULTS | "SESSION_COOKIE_DOMAIN", pattern: RegExp, allowed: string): string {
+    const text = this.raw(name);
+    if (!pattern.test(text)) this.problems.push(`${name} must be ${allowed}, got "${text}"`);
+    return text;
+  }
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

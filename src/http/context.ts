@@ -1,0 +1,72 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { CookieConfig } from "../config";
+import type { SessionService } from "../session/service";
+import type { Session } from "../session/session";
+import { type CookieSigner, readSessionCookie, sessionSetCookies } from "./cookie";
+
+/** What every resolver gets: the caller's session (loaded on first use) and the service that changes it. */
+export interface RequestContext {
+  session: Session;
+  sessions: SessionService;
+  /** The Set-Cookie values this request wrote, kept for tests that run operations without HTTP. */
+  setCookies: string[];
+}
+
+/** What the context factory and the response step need. */
+export interface SessionHttpOptions {
+  sessions: SessionService;
+  signer: CookieSigner;
+  cookie: CookieConfig;
+  trustProxy: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    sessionContext: RequestContext | null;
+  }
+}
+
+/** Builds the per-request context: verifies the cookie, but reads nothing from the store until asked. */
+export function createContextFactory(options: SessionHttpOptions) {
+  return async (request: FastifyRequest): Promise<RequestContext> => {
+    const incoming = readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
+    const context: RequestContext = {
+      session: options.sessions.open(incoming.sessionKey, incoming.present),
+      sessions: options.sessions,
+      setCookies: [],
+    };
+    request.sessionContext = context;
+    return context;
+  };
+}
+
+/**
+ * Runs once the operation is done, before the response leaves: re-saves the session when every request
+ * must, then writes the cookie on the fastify reply. Apollo's header map would join several Set-Cookie values
+ * with commas into one header that browsers cannot parse, so cookies never go through it.
+ */
+export async function writeSessionHeaders(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: SessionHttpOptions,
+): Promise<void> {
+  const context = request.sessionContext;
+  if (context === null) return;
+  const { session } = context;
+  if (!session.accessed) return;
+  try {
+    await options.sessions.finish(session);
+  } catch (error) {
+    // The operation itself succeeded; a failed expiry refresh only means the cookie is not renewed.
+    request.log.warn({ err: error }, "could not refresh the session expiry");
+  }
+  const secure = options.cookie.secure || (options.trustProxy && request.protocol === "https");
+  for (const setCookie of sessionSetCookies(session, options.cookie, options.signer, secure)) {
+    context.setCookies.push(setCookie);
+    reply.header("set-cookie", setCookie);
+  }
+  // The answer depends on the session cookie, so no shared cache may serve it to another visitor.
+  const vary = reply.getHeader("vary");
+  if (vary === undefined) reply.header("vary", "Cookie");
+  else if (!/\bcookie\b/i.test(String(vary))) reply.header("vary", `${vary}, Cookie`);
+}

@@ -1,0 +1,110 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { parseCookie, stringifySetCookie } from "cookie";
+import type { CookieConfig } from "../config";
+import { isWellFormedKey } from "../session/keys";
+import type { Session } from "../session/session";
+
+const SIGNATURE_BYTES = 32;
+const SIGNATURE_LENGTH = Math.ceil((SIGNATURE_BYTES * 4) / 3);
+const UNIX_EPOCH = new Date(0);
+
+/**
+ * Signs session keys with HMAC-SHA256: the first secret signs, every secret verifies, so secrets can be rotated
+ * by putting a new one first and dropping the old one once its cookies have expired.
+ */
+export class CookieSigner {
+  constructor(private readonly secrets: readonly string[]) {
+    if (secrets.length === 0) throw new Error("at least one signing secret is needed");
+  }
+
+  /** The cookie value for `sessionKey`: `<key>.<signature>`. */
+  sign(sessionKey: string): string {
+    return `${sessionKey}.${this.mac(this.secrets[0] as string, sessionKey).toString("base64url")}`;
+  }
+
+  /** The session key a cookie value carries, or undefined when it is malformed or no secret signed it. */
+  unsign(value: string): string | undefined {
+    const dot = value.lastIndexOf(".");
+    if (dot < 0 || value.length - dot - 1 !== SIGNATURE_LENGTH) return undefined;
+    const sessionKey = value.slice(0, dot);
+    if (!isWellFormedKey(sessionKey)) return undefined;
+    const presented = Buffer.from(value.slice(dot + 1), "base64url");
+    if (presented.length !== SIGNATURE_BYTES) return undefined;
+    // Constant-time comparison, so the response time reveals nothing about how much of a forgery was right.
+    for (const secret of this.secrets) {
+      if (timingSafeEqual(presented, this.mac(secret, sessionKey))) return sessionKey;
+    }
+    return undefined;
+  }
+
+  private mac(secret: string, sessionKey: string): Buffer {
+    return createHmac("sha256", secret).update(`sessionql:cookie:${sessionKey}`).digest();
+  }
+}
+
+/** What the request's session cookie says: whether there was one, and the key it validly names. */
+export interface IncomingSessionCookie {
+  present: boolean;
+  sessionKey: string | undefined;
+}
+
+/** Reads the session cookie from a Cookie header; a forged or malformed value names no key. */
+export function readSessionCookie(
+  header: string | undefined,
+  name: string,
+  signer: CookieSigner,
+): IncomingSessionCookie {
+  if (!header) return { present: false, sessionKey: undefined };
+  const value = parseCookie(header)[name];
+  if (value === undefined) return { present: false, sessionKey: undefined };
+  return { present: true, sessionKey: signer.unsign(value) };
+}
+
+/** A change saved a non-empty session: the browser gets its (possibly new) key. */
+export function shouldSetCookie(session: Session): boolean {
+  return session.savedThisRequest && session.sessionKey !== undefined;
+}
+
+/** The request carried a cookie that now names no live session (emptied, flushed, stale or forged). */
+export function shouldClearCookie(session: Session): boolean {
+  return session.accessed && session.arrivedWithCookie && session.loaded && session.sessionKey === undefined;
+}
+
+/**
+ * The Set-Cookie headers the response needs, if any. Nothing changes after a store failure or an interrupted
+ * change that saved nothing: the browser keeps what it had.
+ */
+export function sessionSetCookies(
+  session: Session,
+  config: CookieConfig,
+  signer: CookieSigner,
+  secure: boolean,
+): string[] {
+  if (session.failed && !session.savedThisRequest) return [];
+  if (shouldSetCookie(session)) {
+    const browserClose = session.getExpireAtBrowserClose();
+    return [
+      stringifySetCookie(config.name, signer.sign(session.sessionKey as string), {
+        ...attributes(config, secure),
+        maxAge: browserClose ? undefined : session.getExpiryAge(),
+        expires: browserClose ? undefined : session.getExpiryDate(),
+      }),
+    ];
+  }
+  if (shouldClearCookie(session)) {
+    return [
+      stringifySetCookie(config.name, "", { ...attributes(config, secure), maxAge: 0, expires: UNIX_EPOCH }),
+    ];
+  }
+  return [];
+}
+
+function attributes(config: CookieConfig, secure: boolean) {
+  return {
+    domain: config.domain,
+    path: config.path,
+    httpOnly: config.httpOnly,
+    secure,
+    sameSite: config.sameSite.toLowerCase() as "lax" | "strict" | "none",
+  };
+}

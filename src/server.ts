@@ -1,0 +1,133 @@
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import fastifyCors from "@fastify/cors";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Config } from "./config";
+import { createErrorFormatter } from "./graphql/errors";
+import { buildSessionSchema } from "./graphql/schema";
+import {
+  createContextFactory,
+  type RequestContext,
+  type SessionHttpOptions,
+  writeSessionHeaders,
+} from "./http/context";
+import { CookieSigner } from "./http/cookie";
+import { registerHealthRoutes } from "./http/health";
+import { SessionService } from "./session/service";
+import type { Clock } from "./session/session";
+import type { SessionStore } from "./session/store";
+import { type Sweeper, startSweeper } from "./session/sweeper";
+
+/** What a server is built from besides the config. */
+export interface ServerDependencies {
+  store: SessionStore;
+  /** The signing secrets to use (the config's, or a generated development secret). */
+  secrets: readonly string[];
+  clock?: Clock;
+  logger?: FastifyServerOptions["logger"];
+}
+
+/** A built server; nothing listens until `start`. */
+export interface SessionServer {
+  app: FastifyInstance;
+  sessions: SessionService;
+  /** Listens on the configured host and port and starts the sweeper; resolves to the base URL. */
+  start(): Promise<string>;
+  /** Stops listening, lets in-flight requests finish, stops the sweeper and closes the store. */
+  stop(): Promise<void>;
+}
+
+const MIB = 1024 * 1024;
+const READY_TIMEOUT_MS = 1000;
+
+/** Builds the fastify app with Apollo Server on /graphql, health routes, CORS and the sweeper; starts nothing. */
+export async function createServer(config: Config, dependencies: ServerDependencies): Promise<SessionServer> {
+  const { store } = dependencies;
+  const app = Fastify({
+    logger: dependencies.logger ?? { level: config.logLevel },
+    // Big enough that an oversized value reaches GraphQL and gets BAD_USER_INPUT naming the limit.
+    bodyLimit: Math.max(MIB, 4 * config.limits.maxSessionBytes, 4 * config.limits.maxValueBytes),
+    trustProxy: config.trustProxy,
+  });
+  const sessions = new SessionService({
+    store,
+    policy: {
+      cookieAgeSeconds: config.cookie.ageSeconds,
+      expireAtBrowserClose: config.expireAtBrowserClose,
+      saveEveryRequest: config.saveEveryRequest,
+    },
+    limits: config.limits,
+    idSecret: dependencies.secrets[0] as string,
+    clock: dependencies.clock,
+  });
+  const http: SessionHttpOptions = {
+    sessions,
+    signer: new CookieSigner(dependencies.secrets),
+    cookie: config.cookie,
+    trustProxy: config.trustProxy,
+  };
+
+  await app.register(fastifyCors, {
+    // Only listed origins are echoed back (never `*`), and with credentials, so their pages can send the cookie.
+    origin: [...config.corsOrigins],
+    credentials: true,
+    methods: ["GET", "POST", "OPTIONS"],
+    allowedHeaders: ["content-type", "apollo-require-preflight", "x-apollo-operation-name"],
+    maxAge: 600,
+  });
+  // Requests with a "simple" content type must reach Apollo, whose CSRF prevention answers them with 400;
+  // fastify would otherwise refuse them with 415 before that check could say why.
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((error: { statusCode?: number }, request, reply) => {
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, "request failed");
+    const message = status === 500 ? "Internal server error" : (error as Error).message;
+    return reply.code(status).send({ statusCode: status, message });
+  });
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema: buildSessionSchema(),
+    formatError: createErrorFormatter((error) => app.log.error({ err: error }, "operation failed")),
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    logger: app.log,
+    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+
+  app.decorateRequest("sessionContext", null);
+  // Cookies are written once the operation is done; only /graphql requests carry a session context.
+  app.addHook("onSend", async (request, reply, payload) => {
+    await writeSessionHeaders(request, reply, http);
+    return payload;
+  });
+  await app.register(fastifyApollo(apollo), {
+    path: "/graphql",
+    method: ["GET", "POST"],
+    context: createContextFactory(http),
+  });
+  registerHealthRoutes(app, store, READY_TIMEOUT_MS);
+
+  let sweeper: Sweeper | undefined;
+  return {
+    app,
+    sessions,
+    async start() {
+      const address = await app.listen({ port: config.port, host: config.host });
+      sweeper = startSweeper(store, config.sweepIntervalSeconds * 1000, (outcome) => {
+        if ("error" in outcome) app.log.warn({ err: outcome.error }, "sweeping expired sessions failed");
+        else if (outcome.removed > 0) app.log.info({ removed: outcome.removed }, "swept expired sessions");
+      });
+      return address;
+    },
+    async stop() {
+      await sweeper?.stop();
+      await app.close();
+      await apollo.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/** Stable codes for every failure the session core reports. */
+export type SessionErrorCode = "BAD_INPUT" | "STORE_UNAVAILABLE" | "SESSION_INTERRUPTED" | "CONFLICT";
+
+/** A failure with a stable code that the GraphQL layer maps to `extensions.code`. */
+export class SessionError extends Error {
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that breaks a limit; raised before anything changes. */
+export class BadInputError extends SessionError {
+  constructor(message: string) {
+    super("BAD_INPUT", message);
+  }
+}
+
+/** The store could not be reached or failed; the driver's error is kept as `cause`, never shown. */
+export class StoreUnavailableError extends SessionError {
+  constructor(options?: ErrorOptions) {
+    super("STORE_UNAVAILABLE", "The session store is unavailable; try again shortly.", options);
+  }
+}
+
+/** The session was deleted by another request while this one changed it. */
+export class SessionInterruptedError extends SessionError {
+  constructor() {
+    super("SESSION_INTERRUPTED", "The session was ended by another request while this one changed it.");
+  }
+}
+
+/** Other writers kept winning the version check; nothing was saved. */
+export class ConflictError extends SessionError {
+  constructor() {
+    super("CONFLICT", "The session is being changed by too many requests at once; try again.");
+  }
+}

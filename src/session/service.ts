@@ -1,0 +1,231 @@
+import { ConflictError, SessionError, SessionInterruptedError, StoreUnavailableError } from "./errors";
+import { KeyedLock } from "./keyed-lock";
+import { newSessionKey, publicId } from "./keys";
+import { checkSessionSize, type SessionLimits } from "./limits";
+import { type Clock, type ExpiryPolicy, Session, systemClock } from "./session";
+import type { SessionRecord, SessionStore } from "./store";
+
+/** What the service needs to know; every field comes from the validated config. */
+export interface SessionServiceOptions {
+  store: SessionStore;
+  policy: ExpiryPolicy & { saveEveryRequest: boolean };
+  limits: SessionLimits;
+  /** Keys the public session id; the first signing secret. */
+  idSecret: string;
+  clock?: Clock;
+  /** How long an operation may wait for the store (and for its turn) before it fails as unavailable. */
+  storeTimeoutMs?: number;
+  /** How many times a change is re-applied after losing the version check to another writer. */
+  maxAttempts?: number;
+}
+
+/**
+ * The session use cases: load lazily, apply a change under a per-session lock, save it with a version check,
+ * and re-apply it to the fresh record when another writer won.
+ */
+export class SessionService {
+  private readonly locks = new KeyedLock();
+  private readonly clock: Clock;
+  private readonly storeTimeoutMs: number;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly options: SessionServiceOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.storeTimeoutMs = options.storeTimeoutMs ?? 1500;
+    this.maxAttempts = options.maxAttempts ?? 25;
+  }
+
+  /** A session for a request; nothing is read until an operation needs it. */
+  open(incomingKey: string | undefined, arrivedWithCookie: boolean): Session {
+    return new Session(incomingKey, arrivedWithCookie, this.options.policy, this.options.limits, this.clock);
+  }
+
+  /** The non-secret handle of a stored session, or null. */
+  publicId(session: Session): string | null {
+    return session.sessionKey === undefined ? null : publicId(session.sessionKey, this.options.idSecret);
+  }
+
+  /** Loads the session for reading. */
+  async read(session: Session): Promise<Session> {
+    session.accessed = true;
+    if (session.loaded) return session;
+    const deadline = this.deadline();
+    await this.guard(session, () => this.load(session, deadline));
+    return session;
+  }
+
+  /**
+   * Applies `mutate` and saves the result. `mutate` may run more than once (on the fresh record after a lost
+   * version check), so it must only use the session it is given. A throw leaves the session as it was.
+   */
+  async change<T>(session: Session, mutate: (session: Session) => T): Promise<T> {
+    session.accessed = true;
+    const deadline = this.deadline();
+    return this.guard(session, () =>
+      this.withLock(session, deadline, async () => {
+        await this.load(session, deadline);
+        for (let attempt = 1; ; attempt++) {
+          const before = session.snapshot();
+          try {
+            const result = mutate(session);
+            if (!session.modified) return result;
+            checkSessionSize(session.items(), this.options.limits);
+            if (await this.persist(session, deadline)) return result;
+          } catch (error) {
+            session.restore(before);
+            throw error;
+          }
+          session.restore(before);
+          await this.reload(session, deadline);
+          if (attempt >= this.maxAttempts) throw new ConflictError();
+        }
+      }),
+    );
+  }
+
+  /**
+   * Moves the data to a new key and kills the old one (call on login, against session fixation). The copy is
+   * written first and the old record deleted with a version check, so a failure never loses the data and a
+   * concurrent change is never dropped: when the old record changed meanwhile, the copy is undone and redone.
+   */
+  async cycleKey(session: Session): Promise<void> {
+    session.accessed = true;
+    const deadline = this.deadline();
+    await this.guard(session, () =>
+      this.withLock(session, deadline, async () => {
+        await this.load(session, deadline);
+        for (let attempt = 1; session.sessionKey !== undefined; attempt++) {
+          const oldKey = session.sessionKey;
+          const newKey = newSessionKey();
+          const record = session.toRecord(this.clock.now(), session.version + 1);
+          if (await this.call(deadline, () => this.options.store.save(newKey, record, undefined))) {
+            if (await this.call(deadline, () => this.options.store.delete(oldKey, session.version))) {
+              session.markSaved(newKey, record);
+              return;
+            }
+            await this.call(deadline, () => this.options.store.delete(newKey));
+          }
+          await this.reload(session, deadline);
+          if (attempt >= this.maxAttempts) throw new ConflictError();
+        }
+      }),
+    );
+  }
+
+  /** Deletes the record and empties the session (logout); the old key reads nothing afterwards. */
+  async flush(session: Session): Promise<void> {
+    session.accessed = true;
+    const deadline = this.deadline();
+    await this.guard(session, () =>
+      this.withLock(session, deadline, async () => {
+        // No load: the record goes whatever it holds, so reading it first would only cost a round trip.
+        const sessionKey = session.loaded ? session.sessionKey : session.incomingKey;
+        if (sessionKey !== undefined) await this.call(deadline, () => this.options.store.delete(sessionKey));
+        session.reset();
+      }),
+    );
+  }
+
+  /**
+   * With SESSION_SAVE_EVERY_REQUEST, re-saves a session this request touched but did not save, so its expiry
+   * restarts; the version stays. Losing the version check is fine: the winner's save restarted it too.
+   */
+  async finish(session: Session): Promise<boolean> {
+    const { sessionKey } = session;
+    if (!this.options.policy.saveEveryRequest || !session.accessed || session.failed) return false;
+    if (session.savedThisRequest || sessionKey === undefined) return false;
+    const deadline = this.deadline();
+    const record = session.toRecord(this.clock.now(), session.version);
+    const saved = await this.call(deadline, () =>
+      this.options.store.save(sessionKey, record, session.version),
+    );
+    if (saved) session.markSaved(sessionKey, record);
+    return saved;
+  }
+
+  private async load(session: Session, deadline: number): Promise<void> {
+    if (session.loaded || session.incomingKey === undefined) return;
+    const sessionKey = session.incomingKey;
+    session.adopt(sessionKey, await this.fetch(sessionKey, deadline));
+  }
+
+  /** Re-reads after a lost version check; a record that vanished meanwhile is not brought back. */
+  private async reload(session: Session, deadline: number): Promise<void> {
+    const { sessionKey } = session;
+    if (sessionKey === undefined) return;
+    const record = await this.fetch(sessionKey, deadline);
+    session.adopt(sessionKey, record);
+    if (record === undefined) throw new SessionInterruptedError();
+  }
+
+  /** Reads a record, enforcing expiry here whatever the store does. */
+  private async fetch(sessionKey: string, deadline: number): Promise<SessionRecord | undefined> {
+    const record = await this.call(deadline, () => this.options.store.load(sessionKey));
+    return record !== undefined && record.expiresAtMs > this.clock.now() ? record : undefined;
+  }
+
+  /** Writes the session's state: a versioned save, or a delete once nothing is left to keep. */
+  private async persist(session: Session, deadline: number): Promise<boolean> {
+    const { store } = this.options;
+    const { sessionKey } = session;
+    if (!session.hasStateToStore()) {
+      if (
+        sessionKey !== undefined &&
+        !(await this.call(deadline, () => store.delete(sessionKey, session.version)))
+      ) {
+        return false;
+      }
+      session.forget();
+      session.modified = false;
+      session.savedThisRequest = true;
+      return true;
+    }
+    // A new session gets a fresh key: a key from the request is only ever reused after it loaded a live record.
+    const targetKey = sessionKey ?? newSessionKey();
+    const expected = sessionKey === undefined ? undefined : session.version;
+    const record = session.toRecord(this.clock.now(), session.version + 1);
+    if (!(await this.call(deadline, () => store.save(targetKey, record, expected)))) return false;
+    session.markSaved(targetKey, record);
+    return true;
+  }
+
+  private withLock<T>(session: Session, deadline: number, task: () => Promise<T>): Promise<T> {
+    const lockKey = session.loaded ? session.sessionKey : session.incomingKey;
+    return this.locks.run(lockKey, deadline, monotonicNow, () => new StoreUnavailableError(), task);
+  }
+
+  /** Marks the session failed on store trouble, so the response changes no cookie. */
+  private async guard<T>(session: Session, task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (error) {
+      if (error instanceof SessionError && error.code !== "BAD_INPUT") session.failed = true;
+      throw error;
+    }
+  }
+
+  /** One store call, bounded by the operation's deadline; driver failures become StoreUnavailableError. */
+  private async call<T>(deadline: number, operation: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError()), Math.max(0, deadline - monotonicNow()));
+    });
+    try {
+      return await Promise.race([operation(), timeout]);
+    } catch (error) {
+      if (error instanceof SessionError) throw error;
+      throw new StoreUnavailableError({ cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Deadlines are real waiting time, so they use the monotonic clock rather than the injected session clock. */
+  private deadline(): number {
+    return monotonicNow() + this.storeTimeoutMs;
+  }
+}
+
+function monotonicNow(): number {
+  return performance.now();
+}

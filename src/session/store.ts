@@ -1,0 +1,27 @@
+/** JSON-compatible session entries. */
+export type SessionData = Record<string, unknown>;
+
+/** What a store keeps for one session. */
+export interface SessionRecord {
+  data: SessionData;
+  /** The expiry chosen with setExpiry: seconds of inactivity, 0 for browser close; absent means the default policy. */
+  expirySeconds?: number;
+  /** When the record expires, in ms since the epoch (counted from the last save). */
+  expiresAtMs: number;
+  /** Rises by one with every saved change. */
+  version: number;
+}
+
+/** Persists session records. Never returns an expired record. */
+export interface SessionStore {
+  load(sessionKey: string): Promise<SessionRecord | undefined>;
+  /** Writes only if the stored version is still `expected` (undefined: only if absent); false means another won. */
+  save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;
+  /** Deletes the record; with `expected`, only while its version is still that one (false otherwise). */
+  delete(sessionKey: string, expected?: number): Promise<boolean>;
+  /** Removes expired records and returns how many went. */
+  clearExpired(): Promise<number>;
+  /** Resolves when the store answers; backs /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

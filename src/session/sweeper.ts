@@ -1,0 +1,38 @@
+import type { SessionStore } from "./store";
+
+/** A running sweeper. */
+export interface Sweeper {
+  /** Stops the timer and waits for a sweep in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Purges expired records every `intervalMs`, like a cron'd `clearsessions`. Expiry is already enforced on every
+ * read; the sweep only reclaims space. The timer is unref'd so it never keeps the process alive.
+ */
+export function startSweeper(
+  store: SessionStore,
+  intervalMs: number,
+  report: (outcome: { removed: number } | { error: unknown }) => void,
+): Sweeper {
+  let running: Promise<void> | undefined;
+  const sweep = async () => {
+    try {
+      report({ removed: await store.clearExpired() });
+    } catch (error) {
+      report({ error });
+    }
+  };
+  const timer = setInterval(() => {
+    running ??= sweep().finally(() => {
+      running = undefined;
+    });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

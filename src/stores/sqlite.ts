@@ -1,0 +1,58 @@
+import { Keyv } from "keyv";
+import type { Clock } from "../session/session";
+import type { SessionRecord } from "../session/store";
+import { type AtomicWrites, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
+import { SqliteKeyvAdapter } from "./sqlite-adapter";
+
+/** A durable store in one SQLite file (WAL mode, safe for several processes on one machine). */
+export function createSqliteStore(path: string, clock?: Clock): KeyvSessionStore {
+  const now = () => (clock ?? Date).now();
+  const adapter = new SqliteKeyvAdapter({ path, now });
+  const keyv = new Keyv<SessionRecord>({
+    store: adapter,
+    namespace: KEYV_NAMESPACE,
+    serialize: JSON.stringify,
+    deserialize: JSON.parse,
+    throwOnErrors: true,
+  });
+  return new KeyvSessionStore({
+    keyv,
+    clock,
+    atomic: sqliteAtomicWrites(adapter, now),
+    clearExpired: async () => adapter.deleteExpired(),
+  });
+}
+
+/**
+ * The version check as single SQL statements on the adapter's table. Keyv has no compare-and-set, and other
+ * processes may write the same file, so the check must happen inside SQLite. Rows hold Keyv's JSON envelope
+ * `{"value": record, "expires": ms}`, which is where `$.value.version` points.
+ */
+function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): AtomicWrites {
+  const table = adapter.table;
+  const insert = adapter.db.prepare(
+    `INSERT INTO ${table} (key, value, expires) VALUES (?, ?, ?)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires
+     WHERE ${table}.expires IS NOT NULL AND ${table}.expires <= ?`,
+  );
+  const update = adapter.db.prepare(
+    `UPDATE ${table} SET value = ?, expires = ?
+     WHERE key = ? AND (expires IS NULL OR expires > ?) AND json_extract(value, '$.value.version') = ?`,
+  );
+  const remove = adapter.db.prepare(
+    `DELETE FROM ${table} WHERE key = ? AND json_extract(value, '$.value.version') = ?`,
+  );
+  return {
+    async save(storageKey, record, expected) {
+      const row = JSON.stringify({ value: record, expires: record.expiresAtMs });
+      const result =
+        expected === undefined
+          ? insert.run(storageKey, row, record.expiresAtMs, now())
+          : update.run(row, record.expiresAtMs, storageKey, now(), expected);
+      return result.changes === 1;
+    },
+    async delete(storageKey, expected) {
+      return remove.run(storageKey, expected).changes === 1;
+    },
+  };
+}
