@@ -68,9 +68,11 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     trustProxy: config.trustProxy,
   };
 
+  const corsOrigins = new Set(config.corsOrigins);
   await app.register(fastifyCors, {
-    // Only listed origins are echoed back (never `*`), and with credentials, so their pages can send the cookie.
-    origin: [...config.corsOrigins],
+    // Only listed origins are echoed back (never `*`), with credentials so their pages can send the cookie; any
+    // other origin gets no CORS header at all, so the browser keeps the answer from its page.
+    origin: (origin, callback) => callback(null, origin !== undefined && corsOrigins.has(origin) ? origin : false),
     credentials: true,
     methods: ["GET", "POST", "OPTIONS"],
     allowedHeaders: ["content-type", "apollo-require-preflight", "x-apollo-operation-name"],
