@@ -44,7 +44,7 @@ export class Session {
   version = 0;
   /** When the stored record expires (ms since the epoch). */
   expiresAtMs: number | undefined;
-  private data: SessionData = {};
+  private data: SessionData = emptyData();
   private expirySeconds: number | undefined;
 
   constructor(
@@ -114,7 +114,7 @@ export class Session {
 
   /** Removes every entry and, as Django does, the chosen expiry with them. */
   clear(): void {
-    this.data = {};
+    this.data = emptyData();
     this.expirySeconds = undefined;
     this.modified = true;
   }
@@ -126,6 +126,8 @@ export class Session {
         `seconds must be a whole number, 0 or more (0 = when the browser closes), got ${seconds}`,
       );
     }
+    // As in Django, going back to the default policy changes nothing when it was already the default.
+    if (seconds === null && this.expirySeconds === undefined) return;
     this.expirySeconds = seconds ?? undefined;
     this.modified = true;
   }
@@ -183,7 +185,7 @@ export class Session {
       return;
     }
     this.sessionKey = sessionKey;
-    this.data = { ...record.data };
+    this.data = copyData(record.data);
     this.expirySeconds = record.expirySeconds;
     this.version = record.version;
     this.expiresAtMs = record.expiresAtMs;
@@ -207,7 +209,7 @@ export class Session {
 
   /** Empties the session and drops its key (Django's flush, after the record was deleted). */
   reset(): void {
-    this.data = {};
+    this.data = emptyData();
     this.expirySeconds = undefined;
     this.modified = false;
     this.loaded = true;
@@ -217,7 +219,7 @@ export class Session {
 
   /** What `restore` needs to undo a change. */
   snapshot(): SessionSnapshot {
-    return { data: { ...this.data }, expirySeconds: this.expirySeconds, modified: this.modified };
+    return { data: copyData(this.data), expirySeconds: this.expirySeconds, modified: this.modified };
   }
 
   /** Puts back the state of `snapshot`. */
@@ -226,6 +228,18 @@ export class Session {
     this.expirySeconds = snapshot.expirySeconds;
     this.modified = snapshot.modified;
   }
+}
+
+/**
+ * Entries live in objects without a prototype, so a key such as `__proto__` is an ordinary own entry rather than
+ * a way to swap the object's prototype.
+ */
+function emptyData(): SessionData {
+  return Object.create(null) as SessionData;
+}
+
+function copyData(source: SessionData): SessionData {
+  return Object.assign(emptyData(), source);
 }
 
 function truncate(key: string): string {
