@@ -4,8 +4,8 @@ import type { CookieConfig } from "../config";
 import { isWellFormedKey } from "../session/keys";
 import type { Session } from "../session/session";
 
-const SIGNATURE_BYTES = 32;
-const SIGNATURE_LENGTH = Math.ceil((SIGNATURE_BYTES * 4) / 3);
+/** The base64url length of an HMAC-SHA256 (32 bytes). */
+const SIGNATURE_LENGTH = 43;
 const UNIX_EPOCH = new Date(0);
 
 /**
@@ -28,11 +28,13 @@ export class CookieSigner {
     if (dot < 0 || value.length - dot - 1 !== SIGNATURE_LENGTH) return undefined;
     const sessionKey = value.slice(0, dot);
     if (!isWellFormedKey(sessionKey)) return undefined;
-    const presented = Buffer.from(value.slice(dot + 1), "base64url");
-    if (presented.length !== SIGNATURE_BYTES) return undefined;
-    // Constant-time comparison, so the response time reveals nothing about how much of a forgery was right.
+    // The signature's text is compared, not its decoded bytes: base64 decoding forgives other alphabets and stray
+    // low bits, and only the exact text this server issued may name a session. Constant-time, so the response
+    // time reveals nothing about how much of a forgery was right.
+    const presented = Buffer.from(value.slice(dot + 1), "latin1");
     for (const secret of this.secrets) {
-      if (timingSafeEqual(presented, this.mac(secret, sessionKey))) return sessionKey;
+      const expected = Buffer.from(this.mac(secret, sessionKey).toString("base64url"), "latin1");
+      if (presented.length === expected.length && timingSafeEqual(presented, expected)) return sessionKey;
     }
     return undefined;
   }
