@@ -135,12 +135,16 @@ export class SessionService {
     if (!this.options.policy.saveEveryRequest || !session.accessed || session.failed) return false;
     if (session.savedThisRequest || sessionKey === undefined) return false;
     const deadline = this.deadline();
-    const record = session.toRecord(this.clock.now(), session.version);
-    const saved = await this.call(deadline, () =>
-      this.options.store.save(sessionKey, record, session.version),
-    );
-    if (saved) session.markSaved(sessionKey, record);
-    return saved;
+    // Under the lock like every write: on a store whose version check is not atomic, a refresh racing a change
+    // or a flush could otherwise write back the state this request read.
+    return this.withLock(session, deadline, async () => {
+      const record = session.toRecord(this.clock.now(), session.version);
+      const saved = await this.call(deadline, () =>
+        this.options.store.save(sessionKey, record, session.version),
+      );
+      if (saved) session.markSaved(sessionKey, record);
+      return saved;
+    });
   }
 
   private async load(session: Session, deadline: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Keyv } from "keyv";
+import { StoreUnavailableError } from "../session/errors";
 import { type Clock, systemClock } from "../session/session";
 import type { SessionRecord, SessionStore } from "../session/store";
 
@@ -14,6 +15,14 @@ export interface AtomicWrites {
   save(storageKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;
   /** Deletes only while the stored version is `expected`. */
   delete(storageKey: string, expected: number): Promise<boolean>;
+}
+
+/**
+ * Rows written by AtomicWrites hold Keyv's envelope without its `expires`: expiry is the record's `expiresAtMs`,
+ * judged by the injected clock here and in the service, never by Keyv's own reading of the wall clock.
+ */
+export function envelope(record: SessionRecord): string {
+  return JSON.stringify({ value: record });
 }
 
 /** What a store built on Keyv adds to the Keyv instance. */
@@ -36,48 +45,69 @@ export class KeyvSessionStore implements SessionStore {
     this.clock = options.clock ?? systemClock;
   }
 
-  async load(sessionKey: string): Promise<SessionRecord | undefined> {
+  load(sessionKey: string): Promise<SessionRecord | undefined> {
+    return reportFailures(() => this.loadLive(sessionKey));
+  }
+
+  save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean> {
+    return reportFailures(async () => {
+      if (this.options.atomic) return this.options.atomic.save(this.storageKey(sessionKey), record, expected);
+      // Without engine support this check-then-write is atomic only within this process, where the
+      // service's per-session lock serialises writers; across instances the last writer wins.
+      const current = await this.loadLive(sessionKey);
+      if (current?.version !== expected) return false;
+      return this.keyv.set(sessionKey, record, Math.max(1, record.expiresAtMs - this.clock.now()));
+    });
+  }
+
+  delete(sessionKey: string, expected?: number): Promise<boolean> {
+    return reportFailures(async () => {
+      if (expected === undefined) return this.keyv.delete(sessionKey);
+      if (this.options.atomic) return this.options.atomic.delete(this.storageKey(sessionKey), expected);
+      const current = await this.keyv.get(sessionKey);
+      if (current?.version !== expected) return false;
+      return this.keyv.delete(sessionKey);
+    });
+  }
+
+  clearExpired(): Promise<number> {
+    return reportFailures(async () => {
+      if (this.options.clearExpired) return this.options.clearExpired();
+      if (!this.keyv.iterator) return 0;
+      let removed = 0;
+      const now = this.clock.now();
+      for await (const [sessionKey, record] of this.keyv.iterator(this.keyv.namespace)) {
+        if ((record as SessionRecord).expiresAtMs <= now && (await this.keyv.delete(sessionKey))) removed++;
+      }
+      return removed;
+    });
+  }
+
+  ping(): Promise<void> {
+    return reportFailures(async () => {
+      await this.keyv.get("sessionql-ping");
+    });
+  }
+
+  close(): Promise<void> {
+    return reportFailures(() => this.keyv.disconnect());
+  }
+
+  private async loadLive(sessionKey: string): Promise<SessionRecord | undefined> {
     const record = await this.keyv.get(sessionKey);
     return record !== undefined && record.expiresAtMs > this.clock.now() ? record : undefined;
   }
 
-  async save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean> {
-    if (this.options.atomic) return this.options.atomic.save(this.storageKey(sessionKey), record, expected);
-    // Without engine support this check-then-write is atomic only within this process, where the
-    // service's per-session lock serialises writers; across instances the last writer wins.
-    const current = await this.load(sessionKey);
-    if (current?.version !== expected) return false;
-    return this.keyv.set(sessionKey, record, Math.max(1, record.expiresAtMs - this.clock.now()));
-  }
-
-  async delete(sessionKey: string, expected?: number): Promise<boolean> {
-    if (expected === undefined) return this.keyv.delete(sessionKey);
-    if (this.options.atomic) return this.options.atomic.delete(this.storageKey(sessionKey), expected);
-    const current = await this.keyv.get(sessionKey);
-    if (current?.version !== expected) return false;
-    return this.keyv.delete(sessionKey);
-  }
-
-  async clearExpired(): Promise<number> {
-    if (this.options.clearExpired) return this.options.clearExpired();
-    if (!this.keyv.iterator) return 0;
-    let removed = 0;
-    const now = this.clock.now();
-    for await (const [sessionKey, record] of this.keyv.iterator(this.keyv.namespace)) {
-      if ((record as SessionRecord).expiresAtMs <= now && (await this.keyv.delete(sessionKey))) removed++;
-    }
-    return removed;
-  }
-
-  async ping(): Promise<void> {
-    await this.keyv.get("sessionql-ping");
-  }
-
-  async close(): Promise<void> {
-    await this.keyv.disconnect();
-  }
-
   private storageKey(sessionKey: string): string {
     return this.keyv.namespace ? `${this.keyv.namespace}:${sessionKey}` : sessionKey;
+  }
+}
+
+/** Runs a store operation, reporting any driver failure as StoreUnavailableError with the original as `cause`. */
+async function reportFailures<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError({ cause: error });
   }
 }

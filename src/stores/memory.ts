@@ -1,7 +1,7 @@
 import { Keyv } from "keyv";
 import type { Clock } from "../session/session";
 import type { SessionRecord } from "../session/store";
-import { KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
+import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
 
 /** A store in this process's memory: for tests and trials; everything is gone on restart. */
 export function createMemoryStore(clock?: Clock): KeyvSessionStore {
@@ -15,16 +15,45 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
     throwOnErrors: true,
   });
   const now = () => (clock ?? Date).now();
+  const liveRecord = (storageKey: string): SessionRecord | undefined => {
+    const text = map.get(storageKey);
+    if (text === undefined) return undefined;
+    const { value } = JSON.parse(text) as { value: SessionRecord };
+    return value.expiresAtMs > now() ? value : undefined;
+  };
   return new KeyvSessionStore({
     keyv,
     clock,
+    atomic: mapAtomicWrites(map, liveRecord),
     async clearExpired() {
       let removed = 0;
-      for (const [storageKey, text] of map) {
-        const { value } = JSON.parse(text) as { value: SessionRecord };
-        if (value.expiresAtMs <= now() && map.delete(storageKey)) removed++;
+      for (const storageKey of [...map.keys()]) {
+        if (liveRecord(storageKey) === undefined && map.delete(storageKey)) removed++;
       }
       return removed;
     },
   });
+}
+
+/**
+ * The version check done synchronously on the Map, with no await between reading and writing, so it holds
+ * for any number of services sharing this store object. The rows are Keyv's `{ value, expires }` envelope.
+ */
+function mapAtomicWrites(
+  map: Map<string, string>,
+  liveRecord: (storageKey: string) => SessionRecord | undefined,
+): AtomicWrites {
+  return {
+    async save(storageKey, record, expected) {
+      if (liveRecord(storageKey)?.version !== expected) return false;
+      map.set(storageKey, envelope(record));
+      return true;
+    },
+    async delete(storageKey, expected) {
+      const text = map.get(storageKey);
+      if (text === undefined || (JSON.parse(text) as { value: SessionRecord }).value.version !== expected)
+        return false;
+      return map.delete(storageKey);
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { Keyv } from "keyv";
 import type { Clock } from "../session/session";
 import type { SessionRecord } from "../session/store";
-import { type AtomicWrites, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
+import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
 import { SqliteKeyvAdapter } from "./sqlite-adapter";
 
 /** A durable store in one SQLite file (WAL mode, safe for several processes on one machine). */
@@ -26,7 +26,7 @@ export function createSqliteStore(path: string, clock?: Clock): KeyvSessionStore
 /**
  * The version check as single SQL statements on the adapter's table. Keyv has no compare-and-set, and other
  * processes may write the same file, so the check must happen inside SQLite. Rows hold Keyv's JSON envelope
- * `{"value": record, "expires": ms}`, which is where `$.value.version` points.
+ * `{"value": record}`, which is where `$.value.version` points.
  */
 function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): AtomicWrites {
   const table = adapter.table;
@@ -44,7 +44,7 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
   );
   return {
     async save(storageKey, record, expected) {
-      const row = JSON.stringify({ value: record, expires: record.expiresAtMs });
+      const row = envelope(record);
       const result =
         expected === undefined
           ? insert.run(storageKey, row, record.expiresAtMs, now())
