@@ -13,6 +13,7 @@ import {
   writeSessionHeaders,
 } from "./http/context";
 import { CookieSigner } from "./http/cookie";
+import { refuseUnpreflightedGet } from "./http/csrf";
 import { registerHealthRoutes } from "./http/health";
 import { SessionService } from "./session/service";
 import type { Clock } from "./session/session";
@@ -72,7 +73,8 @@ export async function createServer(config: Config, dependencies: ServerDependenc
   await app.register(fastifyCors, {
     // Only listed origins are echoed back (never `*`), with credentials so their pages can send the cookie; any
     // other origin gets no CORS header at all, so the browser keeps the answer from its page.
-    origin: (origin, callback) => callback(null, origin !== undefined && corsOrigins.has(origin) ? origin : false),
+    origin: (origin, callback) =>
+      callback(null, origin !== undefined && corsOrigins.has(origin) ? origin : false),
     credentials: true,
     methods: ["GET", "POST", "OPTIONS"],
     allowedHeaders: ["content-type", "apollo-require-preflight", "x-apollo-operation-name"],
@@ -106,10 +108,13 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     await writeSessionHeaders(request, reply, http);
     return payload;
   });
-  await app.register(fastifyApollo(apollo), {
-    path: "/graphql",
-    method: ["GET", "POST"],
-    context: createContextFactory(http),
+  await app.register(async (graphqlRoutes) => {
+    graphqlRoutes.addHook("onRequest", refuseUnpreflightedGet);
+    await graphqlRoutes.register(fastifyApollo(apollo), {
+      path: "/graphql",
+      method: ["GET", "POST"],
+      context: createContextFactory(http),
+    });
   });
   registerHealthRoutes(app, store, READY_TIMEOUT_MS);
 
