@@ -1,0 +1,4 @@
+import { createStore } from "../../src/stores/index";
+import { describeSessionStore } from "./contract";
+
+describeSessionStore("memory", (clock) => createStore("memory://", clock));
