@@ -1,3 +1,5 @@
+import { raceTimeout } from "./deadline";
+
 /**
  * Runs tasks one at a time per key, in arrival order.
  *
@@ -28,9 +30,7 @@ export class KeyedLock {
     const tail = previous ? previous.then(() => turn) : turn;
     this.tails.set(key, tail);
     try {
-      if (previous && !(await settlesBefore(previous, deadlineMs - now()))) {
-        throw onTimeout();
-      }
+      if (previous) await raceTimeout(previous, deadlineMs - now(), onTimeout);
       return await task();
     } finally {
       // Hand over only after the previous holder is done, even when this waiter gave up early.
@@ -40,18 +40,5 @@ export class KeyedLock {
         if (this.tails.get(key) === tail) this.tails.delete(key);
       });
     }
-  }
-}
-
-/** Whether `promise` settles within `timeoutMs`. */
-async function settlesBefore(promise: Promise<void>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs));
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,7 +1,8 @@
+import { monotonicNow, raceTimeout } from "./deadline";
 import { ConflictError, SessionError, SessionInterruptedError, StoreUnavailableError } from "./errors";
 import { KeyedLock } from "./keyed-lock";
 import { newSessionKey, publicId } from "./keys";
-import { checkSessionSize, type SessionLimits } from "./limits";
+import type { SessionLimits } from "./limits";
 import { type Clock, type ExpiryPolicy, Session, systemClock } from "./session";
 import type { SessionRecord, SessionStore } from "./store";
 
@@ -69,7 +70,7 @@ export class SessionService {
           try {
             const result = mutate(session);
             if (!session.modified) return result;
-            checkSessionSize(session.items(), this.options.limits);
+            session.checkSize();
             if (await this.persist(session, deadline)) return result;
           } catch (error) {
             session.restore(before);
@@ -179,9 +180,7 @@ export class SessionService {
       ) {
         return false;
       }
-      session.forget();
-      session.modified = false;
-      session.savedThisRequest = true;
+      session.markDeleted();
       return true;
     }
     // A new session gets a fresh key: a key from the request is only ever reused after it loaded a live record.
@@ -210,26 +209,15 @@ export class SessionService {
 
   /** One store call, bounded by the operation's deadline; driver failures become StoreUnavailableError. */
   private async call<T>(deadline: number, operation: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError()), Math.max(0, deadline - monotonicNow()));
-    });
     try {
-      return await Promise.race([operation(), timeout]);
+      return await raceTimeout(operation(), deadline - monotonicNow(), () => new StoreUnavailableError());
     } catch (error) {
       if (error instanceof SessionError) throw error;
       throw new StoreUnavailableError({ cause: error });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  /** Deadlines are real waiting time, so they use the monotonic clock rather than the injected session clock. */
   private deadline(): number {
     return monotonicNow() + this.storeTimeoutMs;
   }
-}
-
-function monotonicNow(): number {
-  return performance.now();
 }

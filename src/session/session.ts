@@ -1,5 +1,5 @@
 import { BadInputError } from "./errors";
-import { checkKey, checkValue, type SessionLimits } from "./limits";
+import { checkKey, checkSessionSize, checkValue, type SessionLimits } from "./limits";
 import type { SessionData, SessionRecord } from "./store";
 
 /** A source of the current time in ms; injected so tests can move time without patching globals. */
@@ -200,6 +200,18 @@ export class Session {
     this.savedThisRequest = true;
   }
 
+  /** Throws unless the whole session fits SESSION_MAX_BYTES; checked on the live entries, without a copy. */
+  checkSize(): void {
+    checkSessionSize(this.data, this.limits);
+  }
+
+  /** Notes that the record was deleted because nothing was left to keep. */
+  markDeleted(): void {
+    this.forget();
+    this.modified = false;
+    this.savedThisRequest = true;
+  }
+
   /** Drops the key and returns to an unsaved session; used once the record is gone. */
   forget(): void {
     this.sessionKey = undefined;
@@ -211,10 +223,8 @@ export class Session {
   reset(): void {
     this.data = emptyData();
     this.expirySeconds = undefined;
-    this.modified = false;
     this.loaded = true;
-    this.savedThisRequest = true;
-    this.forget();
+    this.markDeleted();
   }
 
   /** What `restore` needs to undo a change. */
