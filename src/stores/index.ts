@@ -2,10 +2,20 @@ import { resolve } from "node:path";
 import type { Clock } from "../session/session";
 import type { SessionStore } from "../session/store";
 import { createMemoryStore } from "./memory";
+import { createPostgresStore } from "./postgres";
+import { createRedisStore } from "./redis";
 import { createSqliteStore } from "./sqlite";
 
 /** The store URL schemes this build can open. */
-export const STORE_SCHEMES = ["memory:", "sqlite:"] as const;
+export const STORE_SCHEMES = [
+  "memory:",
+  "sqlite:",
+  "redis:",
+  "rediss:",
+  "redis+cluster:",
+  "postgres:",
+  "postgresql:",
+] as const;
 
 /** Opens the store a URL names; the only place that switches on the scheme. */
 export function createStore(url: string, clock?: Clock): SessionStore {
@@ -15,6 +25,13 @@ export function createStore(url: string, clock?: Clock): SessionStore {
       return createMemoryStore(clock);
     case "sqlite:":
       return createSqliteStore(sqliteFilePath(url) as string, clock);
+    case "redis:":
+    case "rediss:":
+    case "redis+cluster:":
+      return createRedisStore(url, clock);
+    case "postgres:":
+    case "postgresql:":
+      return createPostgresStore(url, clock);
     default:
       throw new Error(`unsupported session store scheme "${scheme}"; use one of ${STORE_SCHEMES.join(", ")}`);
   }

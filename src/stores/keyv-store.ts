@@ -6,15 +6,20 @@ import type { SessionRecord, SessionStore } from "../session/store";
 /** The namespace our own stores give Keyv; storage keys are `sessionql:<sessionKey>`. */
 export const KEYV_NAMESPACE = "sessionql";
 
+/** The key Keyv itself reads and writes for a session when it prefixes keys with {@link KEYV_NAMESPACE}. */
+export function namespacedKey(sessionKey: string): string {
+  return `${KEYV_NAMESPACE}:${sessionKey}`;
+}
+
 /**
  * Version-checked writes done by the engine itself. Keyv has no compare-and-set, so a store that can do one
  * atomically (a SQL statement, a Lua script) provides it here and the check holds across processes.
  */
 export interface AtomicWrites {
   /** Writes only if the stored version is `expected` (undefined: only if absent or expired). */
-  save(storageKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;
+  save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;
   /** Deletes only while the stored version is `expected`. */
-  delete(storageKey: string, expected: number): Promise<boolean>;
+  delete(sessionKey: string, expected: number): Promise<boolean>;
 }
 
 /**
@@ -33,6 +38,8 @@ export interface KeyvSessionStoreOptions {
   atomic?: AtomicWrites;
   /** Removes expired records; without it the sweep walks Keyv's iterator, when the adapter has one. */
   clearExpired?: () => Promise<number>;
+  /** Resolves once the adapter can take commands; awaited before each operation (connects on first use). */
+  ready?: () => Promise<void>;
 }
 
 /** A SessionStore over any Keyv instance. */
@@ -46,12 +53,12 @@ export class KeyvSessionStore implements SessionStore {
   }
 
   load(sessionKey: string): Promise<SessionRecord | undefined> {
-    return reportFailures(() => this.loadLive(sessionKey));
+    return this.run(() => this.loadLive(sessionKey));
   }
 
   save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean> {
-    return reportFailures(async () => {
-      if (this.options.atomic) return this.options.atomic.save(this.storageKey(sessionKey), record, expected);
+    return this.run(async () => {
+      if (this.options.atomic) return this.options.atomic.save(sessionKey, record, expected);
       // Without engine support this check-then-write is atomic only within this process, where the
       // service's per-session lock serialises writers; across instances the last writer wins.
       const current = await this.loadLive(sessionKey);
@@ -61,9 +68,9 @@ export class KeyvSessionStore implements SessionStore {
   }
 
   delete(sessionKey: string, expected?: number): Promise<boolean> {
-    return reportFailures(async () => {
+    return this.run(async () => {
       if (expected === undefined) return this.keyv.delete(sessionKey);
-      if (this.options.atomic) return this.options.atomic.delete(this.storageKey(sessionKey), expected);
+      if (this.options.atomic) return this.options.atomic.delete(sessionKey, expected);
       const current = await this.keyv.get(sessionKey);
       if (current?.version !== expected) return false;
       return this.keyv.delete(sessionKey);
@@ -71,7 +78,7 @@ export class KeyvSessionStore implements SessionStore {
   }
 
   clearExpired(): Promise<number> {
-    return reportFailures(async () => {
+    return this.run(async () => {
       if (this.options.clearExpired) return this.options.clearExpired();
       if (!this.keyv.iterator) return 0;
       let removed = 0;
@@ -84,7 +91,7 @@ export class KeyvSessionStore implements SessionStore {
   }
 
   ping(): Promise<void> {
-    return reportFailures(async () => {
+    return this.run(async () => {
       await this.keyv.get("sessionql-ping");
     });
   }
@@ -93,13 +100,19 @@ export class KeyvSessionStore implements SessionStore {
     return reportFailures(() => this.keyv.disconnect());
   }
 
+  /** Runs a store operation once the adapter is ready, reporting any driver failure as StoreUnavailableError. */
+  private run<T>(operation: () => Promise<T>): Promise<T> {
+    const { ready } = this.options;
+    if (!ready) return reportFailures(operation);
+    return reportFailures(async () => {
+      await ready();
+      return operation();
+    });
+  }
+
   private async loadLive(sessionKey: string): Promise<SessionRecord | undefined> {
     const record = await this.keyv.get(sessionKey);
     return record !== undefined && record.expiresAtMs > this.clock.now() ? record : undefined;
-  }
-
-  private storageKey(sessionKey: string): string {
-    return this.keyv.namespace ? `${this.keyv.namespace}:${sessionKey}` : sessionKey;
   }
 }
 

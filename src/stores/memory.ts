@@ -1,7 +1,7 @@
 import { Keyv } from "keyv";
 import type { Clock } from "../session/session";
 import type { SessionRecord } from "../session/store";
-import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
+import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore, namespacedKey } from "./keyv-store";
 
 /** A store in this process's memory: for tests and trials; everything is gone on restart. */
 export function createMemoryStore(clock?: Clock): KeyvSessionStore {
@@ -44,12 +44,14 @@ function mapAtomicWrites(
   liveRecord: (storageKey: string) => SessionRecord | undefined,
 ): AtomicWrites {
   return {
-    async save(storageKey, record, expected) {
+    async save(sessionKey, record, expected) {
+      const storageKey = namespacedKey(sessionKey);
       if (liveRecord(storageKey)?.version !== expected) return false;
       map.set(storageKey, envelope(record));
       return true;
     },
-    async delete(storageKey, expected) {
+    async delete(sessionKey, expected) {
+      const storageKey = namespacedKey(sessionKey);
       const text = map.get(storageKey);
       if (text === undefined || (JSON.parse(text) as { value: SessionRecord }).value.version !== expected)
         return false;

@@ -1,7 +1,7 @@
 import { Keyv } from "keyv";
 import type { Clock } from "../session/session";
 import type { SessionRecord } from "../session/store";
-import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
+import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore, namespacedKey } from "./keyv-store";
 import { SqliteKeyvAdapter } from "./sqlite-adapter";
 
 /** A durable store in one SQLite file (WAL mode, safe for several processes on one machine). */
@@ -43,7 +43,8 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
     `DELETE FROM ${table} WHERE key = ? AND json_extract(value, '$.value.version') = ?`,
   );
   return {
-    async save(storageKey, record, expected) {
+    async save(sessionKey, record, expected) {
+      const storageKey = namespacedKey(sessionKey);
       const row = envelope(record);
       const result =
         expected === undefined
@@ -51,7 +52,8 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
           : update.run(row, record.expiresAtMs, storageKey, now(), expected);
       return result.changes === 1;
     },
-    async delete(storageKey, expected) {
+    async delete(sessionKey, expected) {
+      const storageKey = namespacedKey(sessionKey);
       return remove.run(storageKey, expected).changes === 1;
     },
   };

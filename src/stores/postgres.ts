@@ -1,0 +1,57 @@
+import { Keyv } from "keyv";
+import { Pool } from "pg";
+import type { Clock } from "../session/session";
+import type { SessionRecord } from "../session/store";
+import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore, namespacedKey } from "./keyv-store";
+import { PostgresKeyvAdapter } from "./postgres-adapter";
+
+/** A connect that has not finished by then fails, so an unreachable database is reported instead of awaited. */
+const CONNECT_TIMEOUT_MS = 1000;
+/** A query without an answer by then fails and frees its connection; the service gives up at 1.5 s anyway. */
+const QUERY_TIMEOUT_MS = 1500;
+
+/**
+ * A store in one PostgreSQL table, shared by any number of instances. Version checks are single statements
+ * (`UPDATE … WHERE version = $n`), so they hold across instances; expired rows are hidden from reads at once
+ * and deleted by the sweeper in bounded batches through the `expires` index.
+ */
+export function createPostgresStore(
+  url: string,
+  clock?: Clock,
+  options: { table?: string } = {},
+): KeyvSessionStore {
+  const pool = new Pool({
+    connectionString: url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: "sessionql",
+  });
+  // An idle connection the server drops (a restart, a failover) is reported here; without a listener it would
+  // end the process. The pool replaces it, and the next query reports any lasting outage to its caller.
+  pool.on("error", () => undefined);
+  const now = () => (clock ?? Date).now();
+  const adapter = new PostgresKeyvAdapter({ pool, now, table: options.table });
+  const keyv = new Keyv<SessionRecord>({
+    store: adapter,
+    namespace: KEYV_NAMESPACE,
+    serialize: JSON.stringify,
+    deserialize: JSON.parse,
+    throwOnErrors: true,
+  });
+  const atomic: AtomicWrites = {
+    async save(sessionKey, record, expected) {
+      const key = namespacedKey(sessionKey);
+      const row = envelope(record);
+      const result =
+        expected === undefined
+          ? await adapter.query("create", [key, row, record.expiresAtMs, record.version, now()])
+          : await adapter.query("update", [key, row, record.expiresAtMs, record.version, expected, now()]);
+      return result.rowCount === 1;
+    },
+    async delete(sessionKey, expected) {
+      return (await adapter.query("deleteVersion", [namespacedKey(sessionKey), expected])).rowCount === 1;
+    },
+  };
+  return new KeyvSessionStore({ keyv, clock, atomic, clearExpired: () => adapter.deleteExpired() });
+}

@@ -1,0 +1,171 @@
+import KeyvRedis, { type RedisClientConnectionType } from "@keyv/redis";
+import {
+  type CommandParser,
+  createClient,
+  createCluster,
+  defineScript,
+  type RedisClientOptions,
+} from "@redis/client";
+import { Keyv } from "keyv";
+import type { Clock } from "../session/session";
+import type { SessionRecord } from "../session/store";
+import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
+
+/** A connect that has not finished by then fails, so an unreachable Redis is reported instead of awaited. */
+const CONNECT_TIMEOUT_MS = 1000;
+/** A command without a reply by then fails; the session service gives up on the whole operation at 1.5 s. */
+const COMMAND_TIMEOUT_MS = 1000;
+/** Reconnect quickly at first, then once a second, so service resumes within a second of Redis's return. */
+const reconnectDelay = (retries: number) => Math.min(50 * 2 ** retries, 1000);
+
+/**
+ * Writes the record only while the live record's version is ARGV[1] ('' = only when there is no live record).
+ * Liveness is judged against ARGV[2], the caller's clock, as every other store does; the native TTL (ARGV[4])
+ * makes Redis drop the key by itself once the session has expired.
+ */
+const SAVE_SCRIPT = defineScript({
+  SCRIPT: `
+local live
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local record = cjson.decode(stored).value
+  if record.expiresAtMs > tonumber(ARGV[2]) then live = record.version end
+end
+if ARGV[1] == '' then
+  if live ~= nil then return 0 end
+elseif live ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+return 1`,
+  NUMBER_OF_KEYS: 1,
+  parseCommand(parser: CommandParser, key: string, expected: string, now: string, row: string, ttl: string) {
+    parser.pushKey(key);
+    parser.push(expected, now, row, ttl);
+  },
+  transformReply: (reply: unknown) => reply as number,
+});
+
+/** Deletes the key only while the stored record's version is ARGV[1]. */
+const DELETE_SCRIPT = defineScript({
+  SCRIPT: `
+local stored = redis.call('GET', KEYS[1])
+if not stored or cjson.decode(stored).value.version ~= tonumber(ARGV[1]) then return 0 end
+redis.call('UNLINK', KEYS[1])
+return 1`,
+  NUMBER_OF_KEYS: 1,
+  parseCommand(parser: CommandParser, key: string, expected: string) {
+    parser.pushKey(key);
+    parser.push(expected);
+  },
+  transformReply: (reply: unknown) => reply as number,
+});
+
+const scripts = { saveSession: SAVE_SCRIPT, deleteSession: DELETE_SCRIPT };
+
+/** The two calls our atomic writes need, whichever client (single server or cluster) runs them. */
+interface ScriptRunner {
+  saveSession(key: string, expected: string, now: string, row: string, ttl: string): Promise<number>;
+  deleteSession(key: string, expected: string): Promise<number>;
+}
+
+const CLUSTER_SCHEME = "redis+cluster://";
+
+/**
+ * A store on Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://h1:p1,h2:p2`). Each session is
+ * one key, so everything about a session lives in one hash slot and each script touches a single key, which is
+ * what lets it run on a cluster. Expiry is native: every save sets the key's TTL to the session's expiry age.
+ */
+export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
+  const client = url.startsWith(CLUSTER_SCHEME)
+    ? createCluster({
+        rootNodes: clusterRootNodes(url).map((node) => ({ url: node })),
+        defaults: clientDefaults(),
+        scripts,
+      })
+    : createClient({ url, ...clientDefaults(), scripts });
+  // The adapter's types know clients without scripts only; the scripts are ours, reached through ScriptRunner.
+  const adapter = new KeyvRedis(client as unknown as RedisClientConnectionType, {
+    // The adapter's own flags: without them it turns a failed command or connect into "no value".
+    throwOnErrors: true,
+    throwOnConnectError: true,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+  });
+  // Only the adapter prefixes keys (Keyv's prefix is off), so a session lives at `sessionql::<sessionKey>`.
+  const keyv = new Keyv<SessionRecord>({
+    store: adapter,
+    namespace: KEYV_NAMESPACE,
+    useKeyPrefix: false,
+    serialize: JSON.stringify,
+    deserialize: JSON.parse,
+    throwOnErrors: true,
+  });
+  const now = () => (clock ?? Date).now();
+  // The adapter connects on first use but lets concurrent first calls through before the connection (or, for a
+  // cluster, the slot map) is ready, so every operation waits on one shared connect here. A failed connect
+  // closes the client again, so the next operation starts a new attempt.
+  let connecting: Promise<unknown> | undefined;
+  const ready = async () => {
+    if (client.isOpen && connecting === undefined) return;
+    connecting ??= adapter.getClient().finally(() => {
+      connecting = undefined;
+    });
+    await connecting;
+  };
+  const runner = client as unknown as ScriptRunner;
+  const storageKey = (sessionKey: string) => adapter.createKeyPrefix(sessionKey, adapter.namespace);
+  const atomic: AtomicWrites = {
+    async save(sessionKey, record, expected) {
+      const at = now();
+      const ttl = Math.max(1, Math.ceil(record.expiresAtMs - at));
+      const saved = await runner.saveSession(
+        storageKey(sessionKey),
+        expected === undefined ? "" : String(expected),
+        String(at),
+        envelope(record),
+        String(ttl),
+      );
+      return saved === 1;
+    },
+    async delete(sessionKey, expected) {
+      return (await runner.deleteSession(storageKey(sessionKey), String(expected))) === 1;
+    },
+  };
+  // Redis drops expired keys by itself, so there is nothing for the sweeper to do.
+  return new KeyvSessionStore({ keyv, clock, atomic, ready, clearExpired: async () => 0 });
+}
+
+/**
+ * What every connection gets. Commands issued while the client is (re)connecting wait in its queue, but never
+ * longer than the command timeout, so an outage is reported within a second and the first requests after a
+ * start or a reconnect are not refused. (Disabling the offline queue instead would also refuse every command
+ * issued during the very first connect.)
+ */
+function clientDefaults(): Partial<RedisClientOptions> {
+  return {
+    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelay },
+  };
+}
+
+/**
+ * `redis+cluster://[user:password@]h1:p1,h2:p2` → one `redis://` URL per seed node, each with the credentials.
+ * The client learns the rest of the cluster from any seed that answers.
+ */
+export function clusterRootNodes(url: string): string[] {
+  const rest = url.slice(CLUSTER_SCHEME.length).replace(/[/?#].*$/, "");
+  const at = rest.lastIndexOf("@");
+  const credentials = at < 0 ? "" : rest.slice(0, at + 1);
+  const hosts = rest
+    .slice(at + 1)
+    .split(",")
+    .map((host) => host.trim())
+    .filter((host) => host !== "");
+  if (hosts.length === 0) throw new Error("a redis+cluster:// URL needs at least one host:port");
+  for (const host of hosts) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(host) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(host)) {
+      throw new Error(`"${host}" in the redis+cluster:// URL is not host:port`);
+    }
+  }
+  return hosts.map((host) => `redis://${credentials}${host}`);
+}
