@@ -124,3 +124,18 @@ async function reportFailures<T>(operation: () => Promise<T>): Promise<T> {
     throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError({ cause: error });
   }
 }
+
+/**
+ * A store over a Keyv instance the caller built, for an adapter sessionql does not ship. Keyv has no
+ * compare-and-set, so writes are version-checked and serialised per session within this process only; across
+ * instances sharing the adapter the last writer wins. Keyv's `throwOnErrors` is switched on, so an adapter
+ * failure is reported as STORE_UNAVAILABLE instead of reading as an empty session (the adapter itself must
+ * not swallow errors either: @keyv/redis, for one, needs its own `throwOnErrors: true`).
+ */
+export function createKeyvStore(
+  keyv: Keyv<SessionRecord>,
+  options: { clock?: Clock } = {},
+): KeyvSessionStore {
+  keyv.throwOnErrors = true;
+  return new KeyvSessionStore({ keyv, clock: options.clock });
+}
