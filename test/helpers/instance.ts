@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { CookieJar } from "./cookies";
+import { freePort } from "./free-port";
+import { GraphQLClient, TEST_SECRET } from "./server";
+
+const ROOT = resolve(__dirname, "../..");
+const START_TIMEOUT_MS = 20_000;
+
+/** A sessionql process of its own, as a load balancer would see one: a URL and a pid. */
+export interface SessionqlInstance {
+  readonly url: string;
+  readonly graphqlUrl: string;
+  readonly pid: number;
+  /** Everything the process wrote so far (its JSON log lines and any crash report). */
+  output(): string;
+  /** A client with the given cookie jar (a fresh one by default). */
+  client(jar?: CookieJar): GraphQLClient;
+  /** SIGTERM, then SIGKILL if it has not exited within 5 s; idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real CLI from its TypeScript source on a free loopback port and resolves once /healthz answers.
+ * Only the variables given (plus PATH) reach it, so the machine's own SESSION_* settings cannot leak in.
+ */
+export async function startInstance(env: Record<string, string>): Promise<SessionqlInstance> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["-r", "@swc-node/register", "src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      SESSION_SECRET: TEST_SECRET,
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const instance: SessionqlInstance = {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    pid: child.pid as number,
+    output: () => output,
+    client: (jar = new CookieJar()) => new GraphQLClient(`${url}/graphql`, jar),
+    stop: () => stopChild(child),
+  };
+  try {
+    await waitUntilHealthy(url, child, () => output);
+  } catch (error) {
+    await instance.stop();
+    throw error;
+  }
+  return instance;
+}
+
+async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`sessionql exited during start (${child.exitCode ?? child.signalCode}):\n${output()}`);
+    }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`sessionql did not answer /healthz within ${START_TIMEOUT_MS} ms:\n${output()}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  process.kill(child.pid, "SIGTERM");
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid, "SIGKILL");
+    }
+  }, 5_000);
+  await exited;
+  clearTimeout(timer);
+}
