@@ -15,6 +15,7 @@ import {
 import { CookieSigner } from "./http/cookie";
 import { refuseUnpreflightedGet } from "./http/csrf";
 import { registerHealthRoutes } from "./http/health";
+import { createIdeHandler } from "./http/ide";
 import { SessionService } from "./session/service";
 import type { Clock } from "./session/session";
 import type { SessionStore } from "./session/store";
@@ -40,6 +41,7 @@ export interface SessionServer {
 }
 
 const MIB = 1024 * 1024;
+const GRAPHQL_PATH = "/graphql";
 const READY_TIMEOUT_MS = 1000;
 
 /** Builds the fastify app with Apollo Server on /graphql, health routes, CORS and the sweeper; starts nothing. */
@@ -109,9 +111,11 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     return payload;
   });
   await app.register(async (graphqlRoutes) => {
+    // A browser opening /graphql gets the IDE; only then do GraphQL requests go on to the CSRF check and Apollo.
+    graphqlRoutes.addHook("onRequest", createIdeHandler(GRAPHQL_PATH));
     graphqlRoutes.addHook("onRequest", refuseUnpreflightedGet);
     await graphqlRoutes.register(fastifyApollo(apollo), {
-      path: "/graphql",
+      path: GRAPHQL_PATH,
       method: ["GET", "POST"],
       context: createContextFactory(http),
     });
