@@ -7,6 +7,8 @@ export interface Config {
   /** Signing secrets: the first signs, all verify. Empty when none was configured. */
   readonly secrets: readonly string[];
   readonly cookie: CookieConfig;
+  /** The request/response header that may carry the session instead of the cookie (non-browser clients); off when undefined. */
+  readonly sessionHeader: string | undefined;
   readonly expireAtBrowserClose: boolean;
   readonly saveEveryRequest: boolean;
   readonly limits: LimitsConfig;
@@ -111,6 +113,13 @@ export function loadConfig(env: Env): Config {
     );
   }
 
+  const sessionHeader = env.SESSION_HEADER
+    ? read.matching("SESSION_HEADER", HEADER_NAME, "an HTTP header name such as X-Session-Token")
+    : undefined;
+  if (sessionHeader !== undefined && RESERVED_HEADERS.has(sessionHeader.toLowerCase())) {
+    problems.push(`SESSION_HEADER must not be ${sessionHeader}, which HTTP or the cookie already uses`);
+  }
+
   const maxValueBytes = read.integer("SESSION_MAX_VALUE_BYTES", 1, 16 * 1024 * 1024);
   const maxSessionBytes = read.integer("SESSION_MAX_BYTES", 2, 64 * 1024 * 1024);
   const corsOrigins = (env.CORS_ORIGINS ?? "")
@@ -133,6 +142,7 @@ export function loadConfig(env: Env): Config {
     ),
     secrets,
     cookie,
+    sessionHeader,
     expireAtBrowserClose: read.boolean("SESSION_EXPIRE_AT_BROWSER_CLOSE"),
     saveEveryRequest: read.boolean("SESSION_SAVE_EVERY_REQUEST"),
     limits: {
@@ -150,6 +160,25 @@ export function loadConfig(env: Env): Config {
   return deepFreeze(config);
 }
 
+/** Variables with no default: absent means the feature is off. */
+type OptionalVariable = "SESSION_COOKIE_DOMAIN" | "SESSION_HEADER";
+
+/** An HTTP field name (RFC 9110 token), at most 64 characters. */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+/** Headers the session must never be read from or written to: the cookie's own, and those HTTP itself manages. */
+const RESERVED_HEADERS = new Set([
+  "cookie",
+  "set-cookie",
+  "authorization",
+  "content-type",
+  "content-length",
+  "host",
+  "origin",
+  "vary",
+  "connection",
+  "transfer-encoding",
+]);
+
 /** Reads one variable at a time, recording problems instead of stopping at the first. */
 class Reader {
   constructor(
@@ -157,7 +186,7 @@ class Reader {
     private readonly problems: string[],
   ) {}
 
-  private raw(name: keyof typeof DEFAULTS | "SESSION_COOKIE_DOMAIN"): string {
+  private raw(name: keyof typeof DEFAULTS | OptionalVariable): string {
     const value = this.env[name];
     return value === undefined || value === ""
       ? ((DEFAULTS as Record<string, string>)[name] ?? "")
@@ -190,7 +219,7 @@ class Reader {
     return match ?? (allowed[0] as string);
   }
 
-  matching(name: keyof typeof DEFAULTS | "SESSION_COOKIE_DOMAIN", pattern: RegExp, allowed: string): string {
+  matching(name: keyof typeof DEFAULTS | OptionalVariable, pattern: RegExp, allowed: string): string {
     const text = this.raw(name);
     if (!pattern.test(text)) this.problems.push(`${name} must be ${allowed}, got "${text}"`);
     return text;

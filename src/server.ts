@@ -68,6 +68,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     sessions,
     signer: new CookieSigner(dependencies.secrets),
     cookie: config.cookie,
+    sessionHeader: config.sessionHeader,
     trustProxy: config.trustProxy,
   };
 
@@ -79,7 +80,13 @@ export async function createServer(config: Config, dependencies: ServerDependenc
       callback(null, origin !== undefined && corsOrigins.has(origin) ? origin : false),
     credentials: true,
     methods: ["GET", "POST", "OPTIONS"],
-    allowedHeaders: ["content-type", "apollo-require-preflight", "x-apollo-operation-name"],
+    allowedHeaders: [
+      "content-type",
+      "apollo-require-preflight",
+      "x-apollo-operation-name",
+      ...(config.sessionHeader ? [config.sessionHeader] : []),
+    ],
+    exposedHeaders: config.sessionHeader ? [config.sessionHeader] : [],
     maxAge: 600,
   });
   // Requests with a "simple" content type must reach Apollo, whose CSRF prevention answers them with 400;

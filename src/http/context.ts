@@ -2,7 +2,13 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { CookieConfig } from "../config";
 import type { SessionService } from "../session/service";
 import type { Session } from "../session/session";
-import { type CookieSigner, readSessionCookie, sessionSetCookies } from "./cookie";
+import {
+  type CookieSigner,
+  readSessionCookie,
+  readSessionHeader,
+  sessionHeaderValue,
+  sessionSetCookies,
+} from "./cookie";
 
 /** What every resolver gets: the caller's session (loaded on first use) and the service that changes it. */
 export interface RequestContext {
@@ -10,6 +16,8 @@ export interface RequestContext {
   sessions: SessionService;
   /** The Set-Cookie values this request wrote, kept for tests that run operations without HTTP. */
   setCookies: string[];
+  /** How this request carried its session, and so how the answer carries it back. */
+  transport: "cookie" | "header";
 }
 
 /** What the context factory and the response step need. */
@@ -17,6 +25,8 @@ export interface SessionHttpOptions {
   sessions: SessionService;
   signer: CookieSigner;
   cookie: CookieConfig;
+  /** The header transport's header name, when SESSION_HEADER turns it on. */
+  sessionHeader: string | undefined;
   trustProxy: boolean;
 }
 
@@ -28,12 +38,19 @@ declare module "fastify" {
 
 /** Builds the per-request context: verifies the cookie, but reads nothing from the store until asked. */
 export function createContextFactory(options: SessionHttpOptions) {
+  const header = options.sessionHeader?.toLowerCase();
   return async (request: FastifyRequest): Promise<RequestContext> => {
-    const incoming = readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
+    // Sending the header at all, even empty, picks the header transport; then the cookie is not consulted.
+    const transport = header !== undefined && header in request.headers ? "header" : "cookie";
+    const incoming =
+      transport === "header"
+        ? readSessionHeader(request.headers[header as string], options.signer)
+        : readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
     const context: RequestContext = {
       session: options.sessions.open(incoming.sessionKey, incoming.present),
       sessions: options.sessions,
       setCookies: [],
+      transport,
     };
     request.sessionContext = context;
     return context;
@@ -60,13 +77,31 @@ export async function writeSessionHeaders(
     // The operation itself succeeded; a failed expiry refresh only means the cookie is not renewed.
     request.log.warn({ err: error }, "could not refresh the session expiry");
   }
+  if (context.transport === "header") {
+    const token = sessionHeaderValue(session, options.signer);
+    if (token !== undefined) reply.header(options.sessionHeader as string, token);
+    addVary(reply, options.sessionHeader as string);
+    return;
+  }
   const secure = options.cookie.secure || (options.trustProxy && request.protocol === "https");
   for (const setCookie of sessionSetCookies(session, options.cookie, options.signer, secure)) {
     context.setCookies.push(setCookie);
     reply.header("set-cookie", setCookie);
   }
-  // The answer depends on the session cookie, so no shared cache may serve it to another visitor.
+  addVary(reply, "Cookie");
+  if (options.sessionHeader !== undefined) addVary(reply, options.sessionHeader);
+}
+
+/** The answer depends on the session, so no shared cache may serve it to another visitor. */
+function addVary(reply: FastifyReply, field: string): void {
   const vary = reply.getHeader("vary");
-  if (vary === undefined) reply.header("vary", "Cookie");
-  else if (!/\bcookie\b/i.test(String(vary))) reply.header("vary", `${vary}, Cookie`);
+  if (vary === undefined) reply.header("vary", field);
+  else if (
+    !String(vary)
+      .toLowerCase()
+      .split(/\s*,\s*/)
+      .includes(field.toLowerCase())
+  ) {
+    reply.header("vary", `${vary}, ${field}`);
+  }
 }

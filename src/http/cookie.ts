@@ -62,6 +62,32 @@ export function readSessionCookie(
   return { present: true, sessionKey: signer.unsign(value) };
 }
 
+/**
+ * Reads the session from the header transport (SESSION_HEADER): the same signed value a cookie holds. An empty
+ * header asks for the header transport without naming a session yet.
+ */
+export function readSessionHeader(
+  value: string | string[] | undefined,
+  signer: CookieSigner,
+): IncomingSessionCookie {
+  // Node joins a repeated header into one value with ", ", which fails the signature check like a forged one;
+  // the array type only exists for Set-Cookie, but an ambiguous value must never pick one of its parts.
+  if (Array.isArray(value)) return { present: true, sessionKey: undefined };
+  if (!value) return { present: false, sessionKey: undefined };
+  return { present: true, sessionKey: signer.unsign(value) };
+}
+
+/**
+ * What the header transport answers, by the rules of the cookie: the signed (possibly new) key when a cookie
+ * would be set, an empty value when one would be expired, nothing otherwise.
+ */
+export function sessionHeaderValue(session: Session, signer: CookieSigner): string | undefined {
+  if (session.failed && !session.savedThisRequest) return undefined;
+  if (shouldSetCookie(session)) return signer.sign(session.sessionKey as string);
+  if (shouldClearCookie(session)) return "";
+  return undefined;
+}
+
 /** A change saved a non-empty session: the browser gets its (possibly new) key. */
 export function shouldSetCookie(session: Session): boolean {
   return session.savedThisRequest && session.sessionKey !== undefined;
