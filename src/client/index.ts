@@ -1,0 +1,15 @@
+/**
+ * sessionql/client: a typed client for a sessionql server, in the browser and outside it.
+ *
+ * Everything here uses only the graphql package (to print the documents), the cookie package and the generated
+ * typed documents, never the server's own modules, its web framework or Apollo Server, so that a browser bundle
+ * of this module stays small.
+ */
+export {
+  createSessionClient,
+  type SessionClient,
+  type SessionClientOptions,
+  type SessionSnapshot,
+} from "./session-client";
+export { SessionClientError } from "./session-client-error";
+export type { SessionTransport } from "./token-keeper";

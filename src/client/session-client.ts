@@ -1,0 +1,115 @@
+import { createExecute, printOperation } from "./execute";
+import {
+  ClearSessionDocument,
+  CycleSessionKeyDocument,
+  FlushSessionDocument,
+  GetSessionDocument,
+  GetSessionValueDocument,
+  PopSessionDocument,
+  type SessionFragment,
+  SetSessionDocument,
+  SetSessionExpiryDocument,
+  UpdateSessionDocument,
+} from "./generated";
+import { createTokenKeeper, type SessionTransport } from "./token-keeper";
+
+/** The session as every operation answers it: the generated `Session` fragment. */
+export type SessionSnapshot = SessionFragment;
+
+/** Where the server is and how the session key travels to it. */
+export interface SessionClientOptions {
+  /** The GraphQL endpoint, e.g. "http://127.0.0.1:4000/graphql". */
+  url: string;
+  /** Defaults to globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** Extra headers for every request. */
+  headers?: Record<string, string>;
+  /**
+   * How the session key travels. "cookie" (default): in a browser the browser keeps the cookie (pass
+   * `credentials: "include"` for another origin); outside a browser the client keeps the session cookie itself.
+   * `{ header: "X-Session-Token" }`, for a server run with SESSION_HEADER=X-Session-Token: the client sends the
+   * token it holds in that request header (empty while it holds none) and takes the new one from the same
+   * response header, where an empty value means the session ended.
+   */
+  transport?: SessionTransport;
+  /** The session cookie's name, when the client keeps the cookie itself; defaults to "sessionid". */
+  cookieName?: string;
+  /**
+   * The token to start with: one kept from an earlier client's `token`. Ignored in a browser on the cookie
+   * transport, where the browser holds the cookie.
+   */
+  token?: string;
+  credentials?: RequestInit["credentials"];
+}
+
+/** The visitor's session on a sessionql server, with Django's methods; each call is one request. */
+export interface SessionClient {
+  session(): Promise<SessionSnapshot>;
+  get<T = unknown>(key: string, defaultValue?: T): Promise<T | undefined>;
+  has(key: string): Promise<boolean>;
+  set(key: string, value: unknown): Promise<SessionSnapshot>;
+  pop<T = unknown>(
+    key: string,
+    defaultValue?: T,
+  ): Promise<{ found: boolean; value: T | undefined; session: SessionSnapshot }>;
+  update(values: Record<string, unknown>): Promise<SessionSnapshot>;
+  clear(): Promise<SessionSnapshot>;
+  flush(): Promise<SessionSnapshot>;
+  cycleKey(): Promise<SessionSnapshot>;
+  /** Seconds until expiry; 0 ends the session with the browser, null restores the server's default policy. */
+  setExpiry(seconds: number | null): Promise<SessionSnapshot>;
+  /** The token/cookie value the client currently holds (undefined when none); for the header transport, to persist it. */
+  readonly token: string | undefined;
+}
+
+// Printed once, when the module loads, rather than on every call.
+const OPERATIONS = {
+  getSession: printOperation(GetSessionDocument),
+  getSessionValue: printOperation(GetSessionValueDocument),
+  setSession: printOperation(SetSessionDocument),
+  popSession: printOperation(PopSessionDocument),
+  updateSession: printOperation(UpdateSessionDocument),
+  clearSession: printOperation(ClearSessionDocument),
+  flushSession: printOperation(FlushSessionDocument),
+  cycleSessionKey: printOperation(CycleSessionKeyDocument),
+  setSessionExpiry: printOperation(SetSessionExpiryDocument),
+};
+
+/** A client for the session at `options.url`. */
+export function createSessionClient(options: SessionClientOptions): SessionClient {
+  const keeper = createTokenKeeper(
+    options.transport ?? "cookie",
+    options.cookieName ?? "sessionid",
+    options.token,
+  );
+  const execute = createExecute({
+    url: options.url,
+    fetch: options.fetch ?? globalThis.fetch,
+    headers: options.headers,
+    credentials: options.credentials,
+    keeper,
+  });
+  // Defaults never travel: an absent key answers with the caller's own default, untouched by a JSON round trip.
+  // Values are cast to T because the server stores JSON and cannot vouch for the caller's type.
+  return {
+    get token() {
+      return keeper.token;
+    },
+    session: async () => (await execute(OPERATIONS.getSession, {})).session,
+    async get<T>(key: string, defaultValue?: T) {
+      const { session } = await execute(OPERATIONS.getSessionValue, { key });
+      return session.has ? (session.value as T) : defaultValue;
+    },
+    has: async (key) => (await execute(OPERATIONS.getSessionValue, { key })).session.has,
+    set: async (key, value) => (await execute(OPERATIONS.setSession, { key, value })).setSession,
+    async pop<T>(key: string, defaultValue?: T) {
+      const { found, value, session } = (await execute(OPERATIONS.popSession, { key })).popSession;
+      return { found, value: found ? (value as T) : defaultValue, session };
+    },
+    update: async (values) => (await execute(OPERATIONS.updateSession, { values })).updateSession,
+    clear: async () => (await execute(OPERATIONS.clearSession, {})).clearSession,
+    flush: async () => (await execute(OPERATIONS.flushSession, {})).flushSession,
+    cycleKey: async () => (await execute(OPERATIONS.cycleSessionKey, {})).cycleSessionKey,
+    setExpiry: async (seconds) => (await execute(OPERATIONS.setSessionExpiry, { seconds })).setSessionExpiry,
+  };
+}
