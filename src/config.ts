@@ -16,6 +16,23 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly sweepIntervalSeconds: number;
   readonly logLevel: string;
+  readonly graphql: GraphQLConfig;
+  /** New sessions one client address may create per window; 0 turns the limit off. */
+  readonly sessionCreateRate: { readonly limit: number; readonly windowSeconds: number };
+  /** How long in-flight operations get to finish after SIGTERM/SIGINT before the process exits anyway. */
+  readonly shutdownGraceSeconds: number;
+}
+
+/** Limits on GraphQL documents, enforced while parsing and validating, before anything runs. */
+export interface GraphQLConfig {
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxCost: number;
+  readonly maxDirectives: number;
+  readonly maxTokens: number;
+  readonly introspection: boolean;
+  /** Requests that carry an array of operations; off unless enabled. */
+  readonly batching: boolean;
 }
 
 /** The session cookie, named as Django names its settings. */
@@ -66,6 +83,14 @@ export const DEFAULTS = {
   SESSION_SWEEP_INTERVAL: "300",
   TRUST_PROXY: "false",
   LOG_LEVEL: "info",
+  GRAPHQL_MAX_DEPTH: "10",
+  GRAPHQL_MAX_ALIASES: "15",
+  GRAPHQL_MAX_COST: "1000",
+  GRAPHQL_MAX_DIRECTIVES: "10",
+  GRAPHQL_MAX_TOKENS: "1000",
+  GRAPHQL_BATCHING: "false",
+  SESSION_CREATE_RATE: "100/60",
+  SHUTDOWN_GRACE_SECONDS: "10",
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -155,13 +180,25 @@ export function loadConfig(env: Env): Config {
     trustProxy: read.boolean("TRUST_PROXY"),
     sweepIntervalSeconds: read.integer("SESSION_SWEEP_INTERVAL", 1, 7 * 24 * 3600),
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS),
+    graphql: {
+      maxDepth: read.integer("GRAPHQL_MAX_DEPTH", 1, 100),
+      maxAliases: read.integer("GRAPHQL_MAX_ALIASES", 0, 1000),
+      maxCost: read.integer("GRAPHQL_MAX_COST", 1, 1_000_000),
+      maxDirectives: read.integer("GRAPHQL_MAX_DIRECTIVES", 0, 1000),
+      maxTokens: read.integer("GRAPHQL_MAX_TOKENS", 50, 1_000_000),
+      // Production hides the schema unless asked: clients there use the committed schema.graphql.
+      introspection: env.GRAPHQL_INTROSPECTION ? read.boolean("GRAPHQL_INTROSPECTION") : !production,
+      batching: read.boolean("GRAPHQL_BATCHING"),
+    },
+    sessionCreateRate: read.rate("SESSION_CREATE_RATE"),
+    shutdownGraceSeconds: read.integer("SHUTDOWN_GRACE_SECONDS", 1, 3600),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
 
 /** Variables with no default: absent means the feature is off. */
-type OptionalVariable = "SESSION_COOKIE_DOMAIN" | "SESSION_HEADER";
+type OptionalVariable = "SESSION_COOKIE_DOMAIN" | "SESSION_HEADER" | "GRAPHQL_INTROSPECTION";
 
 /** An HTTP field name (RFC 9110 token), at most 64 characters. */
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
@@ -203,7 +240,23 @@ class Reader {
     return value;
   }
 
-  boolean(name: keyof typeof DEFAULTS): boolean {
+  /** `<count>/<seconds>`, or 0 for no limit. */
+  rate(name: keyof typeof DEFAULTS): { limit: number; windowSeconds: number } {
+    const text = this.raw(name);
+    if (text === "0") return { limit: 0, windowSeconds: 1 };
+    const match = /^(\d{1,7})\/(\d{1,6})$/.exec(text);
+    const limit = Number(match?.[1]);
+    const windowSeconds = Number(match?.[2]);
+    if (!match || limit < 1 || windowSeconds < 1) {
+      this.problems.push(
+        `${name} must be <count>/<seconds> such as 100/60, or 0 for no limit, got "${text}"`,
+      );
+      return { limit: 0, windowSeconds: 1 };
+    }
+    return { limit, windowSeconds };
+  }
+
+  boolean(name: keyof typeof DEFAULTS | OptionalVariable): boolean {
     const text = this.raw(name).toLowerCase();
     if (["true", "1", "yes", "on"].includes(text)) return true;
     if (["false", "0", "no", "off"].includes(text)) return false;

@@ -5,6 +5,7 @@ import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "./config";
 import { createErrorFormatter } from "./graphql/errors";
+import { queryLimitRules } from "./graphql/query-limits";
 import { buildSessionSchema } from "./graphql/schema";
 import {
   createContextFactory,
@@ -13,6 +14,7 @@ import {
   writeSessionHeaders,
 } from "./http/context";
 import { CookieSigner } from "./http/cookie";
+import { createCreationLimit } from "./http/creation-limit";
 import { refuseUnpreflightedGet } from "./http/csrf";
 import { registerHealthRoutes } from "./http/health";
 import { createIdeHandler } from "./http/ide";
@@ -69,6 +71,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     signer: new CookieSigner(dependencies.secrets),
     cookie: config.cookie,
     sessionHeader: config.sessionHeader,
+    creationLimit: createCreationLimit(config.sessionCreateRate),
     trustProxy: config.trustProxy,
   };
 
@@ -105,7 +108,12 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     formatError: createErrorFormatter((error) => app.log.error({ err: error }, "operation failed")),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    allowBatchedHttpRequests: false,
+    allowBatchedHttpRequests: config.graphql.batching,
+    // main.ts owns the signals and stops everything in order; Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
+    introspection: config.graphql.introspection,
+    validationRules: queryLimitRules(config.graphql),
+    parseOptions: { maxTokens: config.graphql.maxTokens },
     logger: app.log,
     plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginLandingPageDisabled()],
   });

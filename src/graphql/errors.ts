@@ -7,6 +7,7 @@ const CODES: Record<SessionErrorCode, string> = {
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
   SESSION_INTERRUPTED: "SESSION_INTERRUPTED",
   CONFLICT: "SESSION_CONFLICT",
+  RATE_LIMITED: "RATE_LIMITED",
 };
 
 /** Codes whose messages are written for clients (parse, validation and input errors from graphql-js and Apollo). */

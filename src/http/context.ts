@@ -9,6 +9,7 @@ import {
   sessionHeaderValue,
   sessionSetCookies,
 } from "./cookie";
+import type { CreationLimit } from "./creation-limit";
 
 /** What every resolver gets: the caller's session (loaded on first use) and the service that changes it. */
 export interface RequestContext {
@@ -27,6 +28,8 @@ export interface SessionHttpOptions {
   cookie: CookieConfig;
   /** The header transport's header name, when SESSION_HEADER turns it on. */
   sessionHeader: string | undefined;
+  /** Admits new sessions per client address (`request.ip`, which honours TRUST_PROXY); none when off. */
+  creationLimit: CreationLimit | undefined;
   trustProxy: boolean;
 }
 
@@ -46,8 +49,13 @@ export function createContextFactory(options: SessionHttpOptions) {
       transport === "header"
         ? readSessionHeader(request.headers[header as string], options.signer)
         : readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
+    const { creationLimit } = options;
     const context: RequestContext = {
-      session: options.sessions.open(incoming.sessionKey, incoming.present),
+      session: options.sessions.open(
+        incoming.sessionKey,
+        incoming.present,
+        creationLimit && (() => creationLimit(request.ip)),
+      ),
       sessions: options.sessions,
       setCookies: [],
       transport,

@@ -1,5 +1,10 @@
 /** Stable codes for every failure the session core reports. */
-export type SessionErrorCode = "BAD_INPUT" | "STORE_UNAVAILABLE" | "SESSION_INTERRUPTED" | "CONFLICT";
+export type SessionErrorCode =
+  | "BAD_INPUT"
+  | "STORE_UNAVAILABLE"
+  | "SESSION_INTERRUPTED"
+  | "CONFLICT"
+  | "RATE_LIMITED";
 
 /** A failure with a stable code that the GraphQL layer maps to `extensions.code`. */
 export class SessionError extends Error {
@@ -38,5 +43,12 @@ export class SessionInterruptedError extends SessionError {
 export class ConflictError extends SessionError {
   constructor() {
     super("CONFLICT", "The session is being changed by too many requests at once; try again.");
+  }
+}
+
+/** This client has created too many sessions lately; nothing was saved. */
+export class RateLimitedError extends SessionError {
+  constructor() {
+    super("RATE_LIMITED", "Too many new sessions from this client; try again later.");
   }
 }

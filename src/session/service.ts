@@ -1,5 +1,11 @@
 import { monotonicNow, raceTimeout } from "./deadline";
-import { ConflictError, SessionError, SessionInterruptedError, StoreUnavailableError } from "./errors";
+import {
+  ConflictError,
+  RateLimitedError,
+  SessionError,
+  SessionInterruptedError,
+  StoreUnavailableError,
+} from "./errors";
 import { KeyedLock } from "./keyed-lock";
 import { newSessionKey, publicId } from "./keys";
 import type { SessionLimits } from "./limits";
@@ -26,6 +32,10 @@ export interface SessionServiceOptions {
  */
 export class SessionService {
   private readonly locks = new KeyedLock();
+  private readonly admissions = new WeakMap<
+    Session,
+    { admit: () => Promise<boolean>; verdict?: Promise<boolean> }
+  >();
   private readonly clock: Clock;
   private readonly storeTimeoutMs: number;
   private readonly maxAttempts: number;
@@ -36,9 +46,24 @@ export class SessionService {
     this.maxAttempts = options.maxAttempts ?? 25;
   }
 
-  /** A session for a request; nothing is read until an operation needs it. */
-  open(incomingKey: string | undefined, arrivedWithCookie: boolean): Session {
-    return new Session(incomingKey, arrivedWithCookie, this.options.policy, this.options.limits, this.clock);
+  /**
+   * A session for a request; nothing is read until an operation needs it. `admitNewSession`, when given, is
+   * asked before this request stores a brand-new session (the HTTP layer rate-limits creation per client).
+   */
+  open(
+    incomingKey: string | undefined,
+    arrivedWithCookie: boolean,
+    admitNewSession?: () => Promise<boolean>,
+  ): Session {
+    const session = new Session(
+      incomingKey,
+      arrivedWithCookie,
+      this.options.policy,
+      this.options.limits,
+      this.clock,
+    );
+    if (admitNewSession) this.admissions.set(session, { admit: admitNewSession });
+    return session;
   }
 
   /** The non-secret handle of a stored session, or null. */
@@ -183,6 +208,7 @@ export class SessionService {
       session.markDeleted();
       return true;
     }
+    if (sessionKey === undefined) await this.admitNew(session);
     // A new session gets a fresh key: a key from the request is only ever reused after it loaded a live record.
     const targetKey = sessionKey ?? newSessionKey();
     const expected = sessionKey === undefined ? undefined : session.version;
@@ -190,6 +216,14 @@ export class SessionService {
     if (!(await this.call(deadline, () => store.save(targetKey, record, expected)))) return false;
     session.markSaved(targetKey, record);
     return true;
+  }
+
+  /** Asks once per request whether it may store a new session; a refusal saves nothing, now or later. */
+  private async admitNew(session: Session): Promise<void> {
+    const admission = this.admissions.get(session);
+    if (admission === undefined) return;
+    admission.verdict ??= admission.admit();
+    if (!(await admission.verdict)) throw new RateLimitedError();
   }
 
   private withLock<T>(session: Session, deadline: number, task: () => Promise<T>): Promise<T> {

@@ -34,6 +34,8 @@ export async function startInstance(env: Record<string, string>): Promise<Sessio
       PORT: String(port),
       SESSION_SECRET: TEST_SECRET,
       LOG_LEVEL: "warn",
+      // Every test visitor comes from 127.0.0.1; the creation limit has tests of its own.
+      SESSION_CREATE_RATE: "0",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -30,6 +30,8 @@ export async function startTestServer(
     SESSION_SECRET: TEST_SECRET,
     PORT: "0",
     HOST: "127.0.0.1",
+    // Every test visitor comes from 127.0.0.1; the creation limit has tests of its own.
+    SESSION_CREATE_RATE: "0",
     ...options.env,
   });
   const store = options.store ?? createStore(config.storeUrl, clock);
