@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
@@ -5,6 +6,7 @@ import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "./config";
 import { createErrorFormatter } from "./graphql/errors";
+import { metricsPlugin } from "./graphql/metrics-plugin";
 import { queryLimitRules } from "./graphql/query-limits";
 import { buildSessionSchema } from "./graphql/schema";
 import {
@@ -18,6 +20,7 @@ import { createCreationLimit } from "./http/creation-limit";
 import { refuseUnpreflightedGet } from "./http/csrf";
 import { registerHealthRoutes } from "./http/health";
 import { createIdeHandler } from "./http/ide";
+import { createMetrics } from "./observability/metrics";
 import { SessionService } from "./session/service";
 import type { Clock } from "./session/session";
 import type { SessionStore } from "./session/store";
@@ -38,6 +41,8 @@ export interface SessionServer {
   sessions: SessionService;
   /** Listens on the configured host and port and starts the sweeper; resolves to the base URL. */
   start(): Promise<string>;
+  /** Runs one sweep now, as the sweeper does on its interval; resolves to how many expired sessions went. */
+  sweepNow(): Promise<number>;
   /** Stops listening, lets in-flight requests finish, stops the sweeper and closes the store. */
   stop(): Promise<void>;
 }
@@ -48,9 +53,11 @@ const READY_TIMEOUT_MS = 1000;
 
 /** Builds the fastify app with Apollo Server on /graphql, health routes, CORS and the sweeper; starts nothing. */
 export async function createServer(config: Config, dependencies: ServerDependencies): Promise<SessionServer> {
-  const { store } = dependencies;
+  const metrics = createMetrics();
+  const store = metrics.instrumentStore(dependencies.store);
   const app = Fastify({
-    logger: dependencies.logger ?? { level: config.logLevel },
+    logger: dependencies.logger ?? loggerOptions(config),
+    genReqId: requestId,
     // Big enough that an oversized value reaches GraphQL and gets BAD_USER_INPUT naming the limit.
     bodyLimit: Math.max(MIB, 4 * config.limits.maxSessionBytes, 4 * config.limits.maxValueBytes),
     trustProxy: config.trustProxy,
@@ -65,6 +72,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     limits: config.limits,
     idSecret: dependencies.secrets[0] as string,
     clock: dependencies.clock,
+    onEvent: (event) => metrics.countSessionEvent(event),
   });
   const http: SessionHttpOptions = {
     sessions,
@@ -115,13 +123,18 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     validationRules: queryLimitRules(config.graphql),
     parseOptions: { maxTokens: config.graphql.maxTokens },
     logger: app.log,
-    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      ApolloServerPluginLandingPageDisabled(),
+      metricsPlugin((operation, code) => metrics.countRequest(operation, code)),
+    ],
   });
   await apollo.start();
 
   app.decorateRequest("sessionContext", null);
   // Cookies are written once the operation is done; only /graphql requests carry a session context.
   app.addHook("onSend", async (request, reply, payload) => {
+    reply.header("x-request-id", request.id);
     await writeSessionHeaders(request, reply, http);
     return payload;
   });
@@ -136,18 +149,31 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     });
   });
   registerHealthRoutes(app, store, READY_TIMEOUT_MS);
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   let sweeper: Sweeper | undefined;
+  const reportSweep = (outcome: { removed: number } | { error: unknown }) => {
+    if ("error" in outcome) {
+      app.log.warn({ err: outcome.error }, "sweeping expired sessions failed");
+      return;
+    }
+    if (outcome.removed > 0) app.log.info({ removed: outcome.removed }, "swept expired sessions");
+    metrics.countExpired(outcome.removed);
+  };
   return {
     app,
     sessions,
     async start() {
       const address = await app.listen({ port: config.port, host: config.host });
-      sweeper = startSweeper(store, config.sweepIntervalSeconds * 1000, (outcome) => {
-        if ("error" in outcome) app.log.warn({ err: outcome.error }, "sweeping expired sessions failed");
-        else if (outcome.removed > 0) app.log.info({ removed: outcome.removed }, "swept expired sessions");
-      });
+      sweeper = startSweeper(store, config.sweepIntervalSeconds * 1000, reportSweep);
       return address;
+    },
+    async sweepNow() {
+      const removed = await store.clearExpired();
+      reportSweep({ removed });
+      return removed;
     },
     async stop() {
       await sweeper?.stop();
@@ -156,4 +182,31 @@ export async function createServer(config: Config, dependencies: ServerDependenc
       await store.close();
     },
   };
+}
+
+/**
+ * JSON lines through pino, with the request id on every line. Request and response headers are not logged at
+ * all by fastify's serializers; the paths below are redacted anyway, so a serializer added later cannot leak a
+ * session cookie, a token or a secret.
+ */
+function loggerOptions(config: Config): FastifyServerOptions["logger"] {
+  const header = config.sessionHeader?.toLowerCase();
+  return {
+    level: config.logLevel,
+    redact: {
+      paths: [
+        "req.headers.cookie",
+        "req.headers.authorization",
+        'res.headers["set-cookie"]',
+        ...(header ? [`req.headers["${header}"]`, `res.headers["${header}"]`] : []),
+      ],
+      censor: "[redacted]",
+    },
+  };
+}
+
+/** A caller's X-Request-Id when it is a plain token (so it can be correlated), else a fresh UUID. */
+function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers["x-request-id"];
+  return typeof given === "string" && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
 }

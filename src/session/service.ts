@@ -24,7 +24,15 @@ export interface SessionServiceOptions {
   storeTimeoutMs?: number;
   /** How many times a change is re-applied after losing the version check to another writer. */
   maxAttempts?: number;
+  /** Told of what happened to sessions, for metrics; must not throw. */
+  onEvent?: (event: SessionEvent) => void;
 }
+
+/**
+ * What the service reports: a session stored for the first time, given a new key, flushed, deleted because it
+ * became empty; a version check lost to another writer (the change is then re-applied); a creation refused.
+ */
+export type SessionEvent = "created" | "cycled" | "flushed" | "emptied" | "conflict" | "rate-limited";
 
 /**
  * The session use cases: load lazily, apply a change under a per-session lock, save it with a version check,
@@ -102,6 +110,7 @@ export class SessionService {
             throw error;
           }
           session.restore(before);
+          this.report("conflict");
           await this.reload(session, deadline);
           if (attempt >= this.maxAttempts) throw new ConflictError();
         }
@@ -127,10 +136,12 @@ export class SessionService {
           if (await this.call(deadline, () => this.options.store.save(newKey, record, undefined))) {
             if (await this.call(deadline, () => this.options.store.delete(oldKey, session.version))) {
               session.markSaved(newKey, record);
+              this.report("cycled");
               return;
             }
             await this.call(deadline, () => this.options.store.delete(newKey));
           }
+          this.report("conflict");
           await this.reload(session, deadline);
           if (attempt >= this.maxAttempts) throw new ConflictError();
         }
@@ -148,6 +159,7 @@ export class SessionService {
         const sessionKey = session.loaded ? session.sessionKey : session.incomingKey;
         if (sessionKey !== undefined) await this.call(deadline, () => this.options.store.delete(sessionKey));
         session.reset();
+        if (sessionKey !== undefined) this.report("flushed");
       }),
     );
   }
@@ -206,6 +218,7 @@ export class SessionService {
         return false;
       }
       session.markDeleted();
+      if (sessionKey !== undefined) this.report("emptied");
       return true;
     }
     if (sessionKey === undefined) await this.admitNew(session);
@@ -215,6 +228,7 @@ export class SessionService {
     const record = session.toRecord(this.clock.now(), session.version + 1);
     if (!(await this.call(deadline, () => store.save(targetKey, record, expected)))) return false;
     session.markSaved(targetKey, record);
+    if (expected === undefined) this.report("created");
     return true;
   }
 
@@ -223,7 +237,14 @@ export class SessionService {
     const admission = this.admissions.get(session);
     if (admission === undefined) return;
     admission.verdict ??= admission.admit();
-    if (!(await admission.verdict)) throw new RateLimitedError();
+    if (!(await admission.verdict)) {
+      this.report("rate-limited");
+      throw new RateLimitedError();
+    }
+  }
+
+  private report(event: SessionEvent): void {
+    this.options.onEvent?.(event);
   }
 
   private withLock<T>(session: Session, deadline: number, task: () => Promise<T>): Promise<T> {
