@@ -49,7 +49,10 @@ async function main(argv: string[]): Promise<void> {
     // In-flight operations finish first; one that is still running after the grace period does not hold the
     // process, which then exits non-zero so a supervisor can tell.
     const grace = setTimeout(() => {
-      log.error({ graceSeconds: config.shutdownGraceSeconds }, "in-flight requests outlived the grace period");
+      log.error(
+        { graceSeconds: config.shutdownGraceSeconds },
+        "in-flight requests outlived the grace period",
+      );
       process.exit(1);
     }, config.shutdownGraceSeconds * 1000);
     await server.stop();
