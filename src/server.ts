@@ -9,6 +9,7 @@ import { createErrorFormatter } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
 import { queryLimitRules } from "./graphql/query-limits";
 import { buildSessionSchema } from "./graphql/schema";
+import { refuseMalformedBatch } from "./http/batch";
 import {
   createContextFactory,
   type RequestContext,
@@ -133,8 +134,12 @@ export async function createServer(config: Config, dependencies: ServerDependenc
 
   app.decorateRequest("sessionContext", null);
   // Cookies are written once the operation is done; only /graphql requests carry a session context.
+  let closing = false;
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-request-id", request.id);
+    // While stopping, an answered connection must not stay open as keep-alive: the server would wait for the
+    // client to hang up, and the shutdown would run out its grace period with nothing in flight.
+    if (closing) reply.header("connection", "close");
     await writeSessionHeaders(request, reply, http);
     return payload;
   });
@@ -142,6 +147,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     // A browser opening /graphql gets the IDE; only then do GraphQL requests go on to the CSRF check and Apollo.
     graphqlRoutes.addHook("onRequest", createIdeHandler(GRAPHQL_PATH));
     graphqlRoutes.addHook("onRequest", refuseUnpreflightedGet);
+    if (config.graphql.batching) graphqlRoutes.addHook("preHandler", refuseMalformedBatch);
     await graphqlRoutes.register(fastifyApollo(apollo), {
       path: GRAPHQL_PATH,
       method: ["GET", "POST"],
@@ -176,6 +182,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
       return removed;
     },
     async stop() {
+      closing = true;
       await sweeper?.stop();
       await app.close();
       await apollo.stop();

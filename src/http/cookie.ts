@@ -50,16 +50,30 @@ export interface IncomingSessionCookie {
   sessionKey: string | undefined;
 }
 
-/** Reads the session cookie from a Cookie header; a forged or malformed value names no key. */
+/**
+ * Reads the session cookie from a Cookie header; a forged or malformed value names no key. When the name comes
+ * more than once (browsers send the cookie with the longest Path first, so a sibling subdomain can plant one in
+ * front of ours), the first value this server signed wins, so garbage planted in front cannot hide the session.
+ */
 export function readSessionCookie(
   header: string | undefined,
   name: string,
   signer: CookieSigner,
 ): IncomingSessionCookie {
   if (!header) return { present: false, sessionKey: undefined };
-  const value = parseCookie(header)[name];
-  if (value === undefined) return { present: false, sessionKey: undefined };
-  return { present: true, sessionKey: signer.unsign(value) };
+  const first = parseCookie(header)[name];
+  if (first === undefined) return { present: false, sessionKey: undefined };
+  const sessionKey = signer.unsign(first);
+  if (sessionKey !== undefined || header.indexOf(`${name}=`) === header.lastIndexOf(`${name}=`)) {
+    return { present: true, sessionKey };
+  }
+  // The cookie parser keeps only the first of a repeated name, so each later pair is parsed on its own.
+  for (const pair of header.split(";").slice(1)) {
+    const value = parseCookie(pair)[name];
+    const laterKey = value === undefined ? undefined : signer.unsign(value);
+    if (laterKey !== undefined) return { present: true, sessionKey: laterKey };
+  }
+  return { present: true, sessionKey: undefined };
 }
 
 /**

@@ -40,6 +40,8 @@ export type SessionEvent = "created" | "cycled" | "flushed" | "emptied" | "confl
  */
 export class SessionService {
   private readonly locks = new KeyedLock();
+  private readonly unsavedLockKeys = new WeakMap<Session, string>();
+  private unsavedSessions = 0;
   private readonly admissions = new WeakMap<
     Session,
     { admit: () => Promise<boolean>; verdict?: Promise<boolean> }
@@ -248,8 +250,22 @@ export class SessionService {
   }
 
   private withLock<T>(session: Session, deadline: number, task: () => Promise<T>): Promise<T> {
-    const lockKey = session.loaded ? session.sessionKey : session.incomingKey;
+    const lockKey =
+      (session.loaded ? session.sessionKey : session.incomingKey) ?? this.unsavedLockKey(session);
     return this.locks.run(lockKey, deadline, monotonicNow, () => new StoreUnavailableError(), task);
+  }
+
+  /**
+   * A session with no key yet still gets a lock of its own, so operations of one request that run in parallel
+   * (a batch) take turns: the first creates the session and the others change it, instead of each creating one.
+   */
+  private unsavedLockKey(session: Session): string {
+    let key = this.unsavedLockKeys.get(session);
+    if (key === undefined) {
+      key = `unsaved:${++this.unsavedSessions}`;
+      this.unsavedLockKeys.set(session, key);
+    }
+    return key;
   }
 
   /** Marks the session failed on store trouble, so the response changes no cookie. */
