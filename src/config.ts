@@ -21,6 +21,8 @@ export interface Config {
   readonly sessionCreateRate: { readonly limit: number; readonly windowSeconds: number };
   /** How long in-flight operations get to finish after SIGTERM/SIGINT before the process exits anyway. */
   readonly shutdownGraceSeconds: number;
+  /** Server processes sharing the port (node:cluster); 1 serves from this process alone. */
+  readonly workers: number;
 }
 
 /** Limits on GraphQL documents, enforced while parsing and validating, before anything runs. */
@@ -91,6 +93,7 @@ export const DEFAULTS = {
   GRAPHQL_BATCHING: "false",
   SESSION_CREATE_RATE: "100/60",
   SHUTDOWN_GRACE_SECONDS: "10",
+  SESSIONQL_WORKERS: "1",
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -192,7 +195,13 @@ export function loadConfig(env: Env): Config {
     },
     sessionCreateRate: read.rate("SESSION_CREATE_RATE"),
     shutdownGraceSeconds: read.integer("SHUTDOWN_GRACE_SECONDS", 1, 3600),
+    workers: read.integer("SESSIONQL_WORKERS", 1, 64),
   };
+  if (config.workers > 1 && config.storeUrl.startsWith("memory:")) {
+    problems.push(
+      `SESSIONQL_WORKERS=${config.workers} needs a store the workers can share; memory:// lives inside one process (use sqlite://, redis:// or postgres://)`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }

@@ -1,24 +1,36 @@
 #!/usr/bin/env node
 import "reflect-metadata";
+import cluster from "node:cluster";
+import pino from "pino";
+import { superviseWorkers } from "./cluster";
 import { ConfigError, loadConfig } from "./config";
 import { resolveSecrets } from "./dev-secret";
 import { createServer } from "./server";
 import { createStore } from "./stores/index";
 
-const USAGE = `usage: sessionql [serve]        run the server (configured by environment variables)
-       sessionql clear-expired  delete expired sessions from the store and exit`;
+const USAGE = `usage: sessionql [serve] [--workers N]  run the server (configured by environment variables);
+                                       N processes share the port (or SESSIONQL_WORKERS=N)
+       sessionql clear-expired          delete expired sessions from the store and exit`;
 
 /** The only place that reads process.env, listens, and handles signals. */
 async function main(argv: string[]): Promise<void> {
-  const command = argv[0] ?? "serve";
-  if (command === "--help" || command === "-h") {
+  const { command, env } = parseArguments(argv);
+  if (command === "help") {
     console.log(USAGE);
     return;
   }
-  if (command !== "serve" && command !== "clear-expired") {
-    fail(`unknown command "${command}"\n${USAGE}`);
+  const config = loadConfigOrExit(env);
+
+  if (command === "serve" && config.workers > 1 && cluster.isPrimary) {
+    // Every worker must sign with the same secret; a generated one is made here, once, and handed down.
+    const { secrets } = resolveSecrets(config);
+    superviseWorkers(
+      config.workers,
+      { ...env, SESSION_SECRET: secrets.join(",") },
+      pino({ level: config.logLevel }),
+    );
+    return;
   }
-  const config = loadConfigOrExit();
   const store = openStoreOrExit(config.storeUrl);
 
   if (command === "clear-expired") {
@@ -63,9 +75,30 @@ async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-function loadConfigOrExit() {
+/** The command and the environment it runs with: `--workers N` is SESSIONQL_WORKERS=N. */
+function parseArguments(argv: string[]): {
+  command: "serve" | "clear-expired" | "help";
+  env: NodeJS.ProcessEnv;
+} {
+  const env = { ...process.env };
+  const rest = [...argv];
+  const flag = rest.findIndex((arg) => arg === "--workers" || arg.startsWith("--workers="));
+  if (flag >= 0) {
+    const [arg] = rest.splice(flag, 1) as [string];
+    const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : rest.splice(flag, 1)[0];
+    if (value === undefined) fail(`--workers needs a number\n${USAGE}`);
+    env.SESSIONQL_WORKERS = value;
+  }
+  const command = rest[0] ?? "serve";
+  if (command === "--help" || command === "-h") return { command: "help", env };
+  if (command !== "serve" && command !== "clear-expired") fail(`unknown command "${command}"\n${USAGE}`);
+  if (rest.length > 1) fail(`unexpected argument "${rest[1]}"\n${USAGE}`);
+  return { command, env };
+}
+
+function loadConfigOrExit(env: NodeJS.ProcessEnv) {
   try {
-    return loadConfig(process.env);
+    return loadConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
