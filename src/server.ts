@@ -62,6 +62,11 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     // Big enough that an oversized value reaches GraphQL and gets BAD_USER_INPUT naming the limit.
     bodyLimit: Math.max(MIB, 4 * config.limits.maxSessionBytes, 4 * config.limits.maxValueBytes),
     trustProxy: config.trustProxy,
+    // Session keys and values are the client's own data, and `__proto__` or `constructor` are ordinary keys
+    // there (the contract says so). JSON.parse makes them own properties, and the session keeps its entries in
+    // objects without a prototype, so refusing such bodies, fastify's default guard, would only lose data.
+    onProtoPoisoning: "ignore",
+    onConstructorPoisoning: "ignore",
   });
   const sessions = new SessionService({
     store,

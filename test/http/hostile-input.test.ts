@@ -164,11 +164,8 @@ describe("when the JSON body is malformed", () => {
     ["NUL and control bytes", "\u0000\u0001\u0002"],
     ["100 000 nested arrays", `${"[".repeat(100_000)}${"]".repeat(100_000)}`],
     ["a __proto__ key", `{"__proto__":{"query":${JSON.stringify(HIJACK)}}}`],
-    ["a __proto__ key beside the query", `{"query":${JSON.stringify(HIJACK)},"__proto__":{"x":1}}`],
-    [
-      "a constructor.prototype key",
-      `{"query":${JSON.stringify(HIJACK)},"constructor":{"prototype":{"x":1}}}`,
-    ],
+    // A `__proto__` or `constructor` key beside a well-formed query is an ordinary extra field (the session
+    // keeps such keys as data, see test/model/divergences.test.ts), so it is not in this list.
     ["a query that is a number", '{"query":5}'],
     ["a query that is an array", JSON.stringify({ query: [HIJACK] })],
     ["a query that is an object", JSON.stringify({ query: { query: HIJACK } })],

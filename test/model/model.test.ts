@@ -1,0 +1,153 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_LIMITS, type ModelConfig, SessionModel } from "./model";
+import { modelSettingsFromEnv, runSessionModel } from "./run";
+
+/** A short cookie age, so that runs reach expiry with a few clock steps. */
+const ENV = { SESSION_COOKIE_AGE: "300" };
+const CONFIG: ModelConfig = {
+  cookieAgeSeconds: 300,
+  expireAtBrowserClose: false,
+  saveEveryRequest: false,
+  limits: DEFAULT_LIMITS,
+};
+// Generous: a failure shrinks against the real server, which takes far longer than a passing run.
+const TIMEOUT_MS = 300_000;
+
+describe("the server follows the session model", () => {
+  test(
+    "on the memory store",
+    async () => {
+      await runSessionModel({ env: ENV, label: "memory://" });
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "on a SQLite store in a temporary file",
+    async () => {
+      const directory = mkdtempSync(join(tmpdir(), "sessionql-model-"));
+      try {
+        await runSessionModel({
+          env: { ...ENV, SESSION_STORE: `sqlite://${join(directory, "sessions.sqlite")}` },
+          label: "sqlite://",
+        });
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "with browser-close sessions, save-every-request and another cookie (memory store, fewer runs)",
+    async () => {
+      await runSessionModel({
+        env: {
+          ...ENV,
+          SESSION_EXPIRE_AT_BROWSER_CLOSE: "true",
+          SESSION_SAVE_EVERY_REQUEST: "true",
+          SESSION_COOKIE_NAME: "sq",
+          SESSION_COOKIE_PATH: "/graphql",
+          SESSION_COOKIE_DOMAIN: "127.0.0.1",
+          SESSION_COOKIE_HTTPONLY: "false",
+          SESSION_COOKIE_SECURE: "true",
+          SESSION_COOKIE_SAMESITE: "Strict",
+        },
+        runs: Math.max(1, Math.round(modelSettingsFromEnv().runs / 4)),
+        label: "memory://, browser close, save every request, cookie sq",
+      });
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "with small input limits, so that keys, values, depth and whole sessions get refused (SQLite, fewer runs)",
+    async () => {
+      const directory = mkdtempSync(join(tmpdir(), "sessionql-model-limits-"));
+      try {
+        await runSessionModel({
+          env: {
+            ...ENV,
+            SESSION_STORE: `sqlite://${join(directory, "sessions.sqlite")}`,
+            SESSION_MAX_KEY_LENGTH: "8",
+            SESSION_MAX_VALUE_BYTES: "32",
+            SESSION_MAX_BYTES: "48",
+            SESSION_MAX_DEPTH: "2",
+          },
+          runs: Math.max(1, Math.round(modelSettingsFromEnv().runs / 4)),
+          label: "sqlite://, small limits",
+        });
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
+
+// The model's reading of the contract, spelled out on a few sequences (no server involved).
+describe("the model", () => {
+  const NOW = 1_700_000_000_000;
+  const model = () => new SessionModel(CONFIG, NOW, 2);
+
+  test("reading never creates a session or sets a cookie", () => {
+    const m = model();
+    const outcome = m.apply(0, { kind: "read" });
+    expect(outcome).toMatchObject({ cookie: "untouched", savedChange: false });
+    expect(outcome.view).toMatchObject({ ref: undefined, version: 0, isEmpty: true, expiryAge: 300 });
+  });
+
+  test("a save sets the cookie, a pop of an absent key saves nothing, emptying deletes", () => {
+    const m = model();
+    expect(m.apply(0, { kind: "set", key: "a", value: 1 })).toMatchObject({
+      cookie: "set",
+      cookieMaxAge: 300,
+    });
+    const absent = m.apply(0, { kind: "pop", key: "b", default: 7 });
+    expect(absent).toMatchObject({
+      cookie: "untouched",
+      popped: { found: false, value: 7 },
+      savedChange: false,
+    });
+    expect(absent.view?.version).toBe(1);
+    const emptied = m.apply(0, { kind: "pop", key: "a", default: undefined });
+    expect(emptied).toMatchObject({ cookie: "expired", popped: { found: true, value: 1 } });
+    expect(emptied.view).toMatchObject({ ref: undefined, version: 0 });
+    expect(m.jars[0]).toBeUndefined();
+  });
+
+  test("an expiry alone is stored, isEmpty stays true; clearing it deletes the session", () => {
+    const m = model();
+    const stored = m.apply(0, { kind: "setExpiry", seconds: 60, omitArgument: false });
+    expect(stored).toMatchObject({ cookie: "set", cookieMaxAge: 60 });
+    expect(stored.view).toMatchObject({ isEmpty: true, version: 1, expiryAge: 60 });
+    expect(m.apply(0, { kind: "setExpiry", seconds: 0, omitArgument: false })).toMatchObject({
+      cookieMaxAge: null,
+    });
+    expect(m.apply(0, { kind: "clear" })).toMatchObject({ cookie: "expired" });
+  });
+
+  test("expiry counts from the last save; a stale cookie is expired by the next request", () => {
+    const m = model();
+    m.apply(0, { kind: "set", key: "a", value: 1 });
+    m.advance(200);
+    m.apply(0, { kind: "set", key: "b", value: 2 });
+    m.advance(299);
+    expect(m.apply(0, { kind: "read" }).view).toMatchObject({ version: 2, expiryAge: 1 });
+    m.advance(1);
+    expect(m.apply(0, { kind: "read" })).toMatchObject({ cookie: "expired", view: { ref: undefined } });
+  });
+
+  test("cycling moves the data to a new key; the old cookie then reads nothing", () => {
+    const m = model();
+    m.apply(0, { kind: "set", key: "a", value: 1 });
+    const old = m.jars[0] as number;
+    const cycled = m.apply(0, { kind: "cycle" });
+    expect(cycled.view).toMatchObject({ version: 2, isEmpty: false });
+    expect(cycled.view?.ref).not.toBe(old);
+    m.presentCookie(1, old);
+    expect(m.apply(1, { kind: "read" })).toMatchObject({ cookie: "expired", view: { ref: undefined } });
+  });
+});
