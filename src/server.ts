@@ -5,7 +5,7 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastif
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "./config";
-import { createErrorFormatter } from "./graphql/errors";
+import { errorLoggingPlugin, formatError } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
 import { queryLimitRules } from "./graphql/query-limits";
 import { buildSessionSchema } from "./graphql/schema";
@@ -119,7 +119,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
 
   const apollo = new ApolloServer<RequestContext>({
     schema: buildSessionSchema(),
-    formatError: createErrorFormatter((error) => app.log.error({ err: error }, "operation failed")),
+    formatError,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     allowBatchedHttpRequests: config.graphql.batching,
@@ -133,6 +133,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin((operation, code) => metrics.countRequest(operation, code)),
+      errorLoggingPlugin(),
     ],
   });
   await apollo.start();

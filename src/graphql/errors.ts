@@ -1,4 +1,6 @@
+import type { ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
+import type { FastifyBaseLogger } from "fastify";
 import type { GraphQLFormattedError } from "graphql";
 import { SessionError, type SessionErrorCode } from "../session/errors";
 
@@ -23,27 +25,45 @@ const CLIENT_CODES = new Set([
 
 /**
  * The one place that decides what a client sees of an error: session errors by their code, client errors as
- * graphql-js words them, and anything else as a bare "Internal server error" (logged with its cause), so no
- * stack trace, driver text, host or secret ever reaches a response.
+ * graphql-js words them, and anything else as a bare "Internal server error", so no stack trace, driver text,
+ * host or secret ever reaches a response. Logging is not done here (a formatter has no request to log
+ * through): see {@link errorLoggingPlugin}.
  */
-export function createErrorFormatter(logUnexpected: (error: unknown) => void) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const { locations, path } = formatted;
-    const original = unwrapResolverError(error);
-    if (original instanceof SessionError) {
-      if (original.code === "STORE_UNAVAILABLE") logUnexpected(original);
-      return { message: original.message, locations, path, extensions: { code: CODES[original.code] } };
-    }
-    const code = formatted.extensions?.code;
-    if (typeof code === "string" && CLIENT_CODES.has(code)) {
-      return { message: formatted.message, locations, path, extensions: { code } };
-    }
-    logUnexpected(original);
-    return {
-      message: "Internal server error",
-      locations,
-      path,
-      extensions: { code: "INTERNAL_SERVER_ERROR" },
-    };
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const { locations, path } = formatted;
+  const original = unwrapResolverError(error);
+  if (original instanceof SessionError) {
+    return { message: original.message, locations, path, extensions: { code: CODES[original.code] } };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === "string" && CLIENT_CODES.has(code)) {
+    return { message: formatted.message, locations, path, extensions: { code } };
+  }
+  return { message: "Internal server error", locations, path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+}
+
+/**
+ * Logs, through the request's own logger (so the line carries its request id), every error a client sees only
+ * as a code: store outages and anything unexpected, with the cause a response never shows.
+ */
+export function errorLoggingPlugin(): ApolloServerPlugin<{ log: FastifyBaseLogger }> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ contextValue, errors }) {
+          for (const error of errors) {
+            const original = unwrapResolverError(error);
+            if (original instanceof SessionError) {
+              if (original.code === "STORE_UNAVAILABLE")
+                contextValue.log.error({ err: original }, "operation failed");
+              continue;
+            }
+            const code = error.extensions?.code;
+            if (typeof code === "string" && CLIENT_CODES.has(code)) continue;
+            contextValue.log.error({ err: original }, "operation failed");
+          }
+        },
+      };
+    },
   };
 }

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
 import type { CookieConfig } from "../config";
 import type { SessionService } from "../session/service";
 import type { Session } from "../session/session";
@@ -19,6 +19,8 @@ export interface RequestContext {
   setCookies: string[];
   /** How this request carried its session, and so how the answer carries it back. */
   transport: "cookie" | "header";
+  /** The request's logger: its lines carry the request id. */
+  log: FastifyBaseLogger;
 }
 
 /** What the context factory and the response step need. */
@@ -59,6 +61,7 @@ export function createContextFactory(options: SessionHttpOptions) {
       sessions: options.sessions,
       setCookies: [],
       transport,
+      log: request.log,
     };
     request.sessionContext = context;
     return context;
