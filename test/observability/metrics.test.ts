@@ -16,7 +16,7 @@ async function scrape(): Promise<string> {
 }
 
 /** The value of one series, or 0 when it has not been written yet. */
-function valueOf(text: string, series: string): number {
+function seriesValue(text: string, series: string): number {
   const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
@@ -28,11 +28,11 @@ test("/metrics counts requests and errors by root field, in Prometheus's text fo
   await visitor.request("{ session { data } }");
   await visitor.request(SET, { key: "k".repeat(300), value: 1 });
   const text = await scrape();
-  expect(valueOf(text, 'sessionql_graphql_requests_total{operation="setSession",outcome="ok"}')).toBe(1);
-  expect(valueOf(text, 'sessionql_graphql_requests_total{operation="session",outcome="ok"}')).toBe(1);
-  expect(valueOf(text, 'sessionql_graphql_errors_total{operation="setSession",code="BAD_USER_INPUT"}')).toBe(
-    1,
-  );
+  expect(seriesValue(text, 'sessionql_graphql_requests_total{operation="setSession",outcome="ok"}')).toBe(1);
+  expect(seriesValue(text, 'sessionql_graphql_requests_total{operation="session",outcome="ok"}')).toBe(1);
+  expect(
+    seriesValue(text, 'sessionql_graphql_errors_total{operation="setSession",code="BAD_USER_INPUT"}'),
+  ).toBe(1);
   expect(text).toMatch(/^sessionql_process_cpu_seconds_total /m);
 });
 
@@ -48,15 +48,17 @@ test("session events, store latency, conflicts and rate-limit hits are counted",
   expect(refused.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
 
   const text = await scrape();
-  expect(valueOf(text, 'sessionql_sessions_total{event="created"}')).toBe(2);
-  expect(valueOf(text, 'sessionql_sessions_total{event="cycled"}')).toBe(1);
-  expect(valueOf(text, 'sessionql_sessions_total{event="flushed"}')).toBe(1);
-  expect(valueOf(text, "sessionql_rate_limited_total")).toBe(1);
-  expect(valueOf(text, "sessionql_version_conflicts_total")).toBeGreaterThanOrEqual(0);
+  expect(seriesValue(text, 'sessionql_sessions_total{event="created"}')).toBe(2);
+  expect(seriesValue(text, 'sessionql_sessions_total{event="cycled"}')).toBe(1);
+  expect(seriesValue(text, 'sessionql_sessions_total{event="flushed"}')).toBe(1);
+  expect(seriesValue(text, "sessionql_rate_limited_total")).toBe(1);
+  expect(seriesValue(text, "sessionql_version_conflicts_total")).toBeGreaterThanOrEqual(0);
   expect(
-    valueOf(text, 'sessionql_store_call_duration_seconds_count{method="save",outcome="ok"}'),
+    seriesValue(text, 'sessionql_store_call_duration_seconds_count{method="save",outcome="ok"}'),
   ).toBeGreaterThan(10);
-  expect(valueOf(text, 'sessionql_graphql_errors_total{operation="setSession",code="RATE_LIMITED"}')).toBe(1);
+  expect(
+    seriesValue(text, 'sessionql_graphql_errors_total{operation="setSession",code="RATE_LIMITED"}'),
+  ).toBe(1);
 });
 
 test("a swept expired session is counted as expired", async () => {
@@ -66,7 +68,7 @@ test("a swept expired session is counted as expired", async () => {
   // The sweeper runs on its interval; sweepNow runs the same sweep at once.
   const removed = await server.server.sweepNow();
   expect(removed).toBe(1);
-  expect(valueOf(await scrape(), 'sessionql_sessions_total{event="expired"}')).toBe(1);
+  expect(seriesValue(await scrape(), 'sessionql_sessions_total{event="expired"}')).toBe(1);
 });
 
 test("every response carries a request id: the caller's when it is a plain token, else a fresh one", async () => {
