@@ -1,0 +1,175 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RunResult } from "./load";
+import type { ServerKind } from "./servers";
+import { WORKLOAD_TITLES, type WorkloadId } from "./workloads";
+
+/** Every round of one server on one store and workload. */
+export interface Cell {
+  store: string;
+  workload: WorkloadId;
+  kind: ServerKind;
+  rounds: RunResult[];
+}
+
+/** What the report says about the whole run besides the numbers. */
+export interface ReportMeta {
+  date: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  pinning: string;
+  /** The 1, 5 and 15 minute load averages when the bench started. */
+  loadAverage: number[];
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  poolSize: number;
+  sessionBytes: number;
+  preparation: string;
+}
+
+/** A cell reduced to one line: the median of each number over the rounds, the errors of all rounds summed. */
+interface Summary {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  firstError: string | undefined;
+  serverCpu: number;
+  loaderCpu: number;
+  others: number;
+}
+
+function summarise(cell: Cell | undefined): Summary | undefined {
+  if (cell === undefined || cell.rounds.length === 0) return undefined;
+  const median = (pick: (run: RunResult) => number) => {
+    const values = cell.rounds.map(pick).sort((a, b) => a - b);
+    const middle = Math.floor(values.length / 2);
+    return values.length % 2 === 1
+      ? (values[middle] as number)
+      : ((values[middle - 1] as number) + (values[middle] as number)) / 2;
+  };
+  return {
+    requestsPerSecond: median((run) => run.requestsPerSecond),
+    p50Ms: median((run) => run.p50Ms),
+    p99Ms: median((run) => run.p99Ms),
+    errors: cell.rounds.reduce((sum, run) => sum + run.errors, 0),
+    firstError: cell.rounds.find((run) => run.firstError !== undefined)?.firstError,
+    serverCpu: median((run) => run.serverCpu),
+    loaderCpu: median((run) => run.loaderCpu),
+    others: median((run) => run.others),
+  };
+}
+
+const HEADER = [
+  "store",
+  "workload",
+  "sessionql req/s",
+  "p50 ms",
+  "p99 ms",
+  "baseline req/s",
+  "p50 ms",
+  "p99 ms",
+  "ratio",
+  "errors sq / base",
+  "server CPU sq / base",
+  "loader CPU sq / base",
+  "others sq / base",
+];
+
+/** The results table: one row per store and workload, sessionql beside the baseline. */
+export function resultsTable(cells: readonly Cell[]): string {
+  const rows: string[][] = [];
+  const seen = new Set<string>();
+  for (const { store, workload } of cells) {
+    if (seen.has(`${store}/${workload}`)) continue;
+    seen.add(`${store}/${workload}`);
+    const find = (kind: ServerKind) =>
+      summarise(cells.find((c) => c.store === store && c.workload === workload && c.kind === kind));
+    const sq = find("sessionql");
+    const base = find("baseline");
+    const valid = (s: Summary | undefined): s is Summary => s !== undefined && s.errors === 0;
+    const ratio =
+      valid(sq) && valid(base) ? `${(sq.requestsPerSecond / base.requestsPerSecond).toFixed(2)}×` : "INVALID";
+    rows.push([
+      store,
+      workload,
+      ...numbers(sq),
+      ...numbers(base),
+      ratio,
+      `${sq?.errors ?? "–"} / ${base?.errors ?? "–"}`,
+      `${percent(sq?.serverCpu)} / ${percent(base?.serverCpu)}`,
+      `${percent(sq?.loaderCpu)} / ${percent(base?.loaderCpu)}`,
+      `${percent(sq?.others)} / ${percent(base?.others)}`,
+    ]);
+  }
+  return markdownTable(HEADER, rows);
+}
+
+function numbers(summary: Summary | undefined): string[] {
+  if (summary === undefined) return ["–", "–", "–"];
+  const rate = summary.requestsPerSecond.toFixed(0);
+  return [
+    summary.errors === 0 ? rate : `INVALID (${rate})`,
+    summary.p50Ms.toFixed(2),
+    summary.p99Ms.toFixed(2),
+  ];
+}
+
+function percent(share: number | undefined): string {
+  return share === undefined || Number.isNaN(share) ? "–" : `${(share * 100).toFixed(0)}%`;
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)),
+  );
+  // The first two columns name the cell and are left-aligned; the numbers are right-aligned.
+  const pad = (cell: string, i: number) =>
+    i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0);
+  const line = (cells: string[]) => `| ${cells.map(pad).join(" | ")} |`;
+  const rule = `|${widths.map((width, i) => `${"-".repeat(width + 1)}${i < 2 ? "-" : ":"}`).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+/** The whole Markdown report: how it was measured, the table, what the workloads are, and any wrong answers. */
+export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string {
+  const problems = cells.flatMap((cell) => {
+    const first = cell.rounds.find((run) => run.firstError !== undefined)?.firstError;
+    return first === undefined ? [] : [`- ${cell.store} ${cell.workload} ${cell.kind}: ${first}`];
+  });
+  return [
+    `# sessionql bench, ${meta.date}`,
+    "",
+    `- node ${meta.node}; CPU: ${meta.cpu} (${meta.cores} cores)`,
+    `- pinning: ${meta.pinning}`,
+    `- load average at the start: ${meta.loadAverage.map((load) => load.toFixed(2)).join(", ")}`,
+    `- ${meta.connections} connections; ${meta.durationSeconds} s runs after a ${meta.warmupSeconds} s warm-up; ` +
+      `median of ${meta.rounds} round(s), errors summed over them; ${meta.poolSize} pooled sessions of ` +
+      `${meta.sessionBytes} bytes (5 keys)`,
+    `- sessions prepared: ${meta.preparation}`,
+    "- ratio = sessionql req/s ÷ baseline req/s; CPU = share of one core used by the process during the run; " +
+      "others = CPU taken meanwhile by processes the bench did not start, in % of one core (above a few %, " +
+      "the machine was shared and the run is skewed)",
+    "",
+    resultsTable(cells),
+    "",
+    ...(Object.entries(WORKLOAD_TITLES) as [WorkloadId, string][]).map(([id, title]) => `- ${id}: ${title}`),
+    ...(problems.length > 0 ? ["", "Wrong answers and errors (first of each cell):", "", ...problems] : []),
+    "",
+  ].join("\n");
+}
+
+/** Writes `<stamp>.json`, `<stamp>.md` and `latest.md` into `dir`; returns the paths written. */
+export function writeReport(dir: string, meta: ReportMeta, cells: readonly Cell[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  const stamp = meta.date.replace(/[:.]/g, "-");
+  const markdown = markdownReport(meta, cells);
+  const paths = [join(dir, `${stamp}.json`), join(dir, `${stamp}.md`), join(dir, "latest.md")];
+  writeFileSync(paths[0] as string, `${JSON.stringify({ meta, cells }, null, 2)}\n`);
+  writeFileSync(paths[1] as string, markdown);
+  writeFileSync(paths[2] as string, markdown);
+  return paths;
+}

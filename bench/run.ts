@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: sessionql (dist/main.js) against bench/baseline.ts, a bare node:http server doing the same
+ * store work, on each store and workload. Both servers run pinned to core 0 and this process, the autocannon load
+ * generator, on core 1; every response is checked, and a cell with any error or wrong answer reads INVALID.
+ * Prints one line per run, then the table, and writes bench/results/<timestamp>.{json,md} and latest.md.
+ */
+import { randomBytes } from "node:crypto";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { cpuModel, type Pinning, pinLoader } from "./cpu";
+import { type RunResult, runLoad } from "./load";
+import { type Cell, type ReportMeta, resultsTable, writeReport } from "./report";
+import { seedSessions } from "./seed";
+import { type RunningServer, SERVER_KINDS, startServer } from "./servers";
+import { openBenchStore, STORE_NAMES, type StoreName } from "./stores";
+import { type Fixtures, SESSION_DATA, WORKLOAD_IDS, type WorkloadId } from "./workloads";
+
+const USAGE = `usage: npm run bench -- [options]
+  --duration <s>       seconds per measured run (default 4)
+  --warmup <s>         seconds of warm-up per server and workload, not measured (default 1)
+  --rounds <n>         measured runs per cell; the table shows the median (default 3)
+  --stores <list>      ${STORE_NAMES.join(",")} (default all)
+  --workloads <list>   ${WORKLOAD_IDS.join(",")} (default all)
+  --connections <n>    concurrent connections (default 32)
+  --sessions <n>       sessions W2 and W4 rotate over (default 1000)
+  --cpu-prof-dir <dir> run sessionql under --cpu-prof and write its profiles there
+  --out <dir>          where the reports go (default bench/results)`;
+
+interface Options {
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  stores: StoreName[];
+  workloads: WorkloadId[];
+  connections: number;
+  poolSize: number;
+  cpuProfileDir: string | undefined;
+  outDir: string;
+}
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: "string", default: "4" },
+      warmup: { type: "string", default: "1" },
+      rounds: { type: "string", default: "3" },
+      stores: { type: "string", default: STORE_NAMES.join(",") },
+      workloads: { type: "string", default: WORKLOAD_IDS.join(",") },
+      connections: { type: "string", default: "32" },
+      sessions: { type: "string", default: "1000" },
+      "cpu-prof-dir": { type: "string" },
+      out: { type: "string", default: join(__dirname, "results") },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return {
+    durationSeconds: positive("duration", values.duration, 0.5),
+    warmupSeconds: positive("warmup", values.warmup, 0),
+    rounds: Math.round(positive("rounds", values.rounds, 1)),
+    stores: listOf("stores", values.stores, STORE_NAMES),
+    workloads: listOf("workloads", values.workloads.toUpperCase(), WORKLOAD_IDS),
+    connections: Math.round(positive("connections", values.connections, 1)),
+    poolSize: Math.round(positive("sessions", values.sessions, 1)),
+    cpuProfileDir: values["cpu-prof-dir"],
+    outDir: values.out,
+  };
+}
+
+function positive(name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min) fail(`--${name} must be a number ≥ ${min}, got "${text}"`);
+  return value;
+}
+
+function listOf<T extends string>(name: string, text: string, allowed: readonly T[]): T[] {
+  const items = text.split(",").map((item) => item.trim());
+  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown.length > 0 || items.length === 0) {
+    fail(`--${name}: unknown ${unknown.join(", ")}; choose from ${allowed.join(",")}`);
+  }
+  return allowed.filter((item) => items.includes(item));
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+/** A started server and the sessions prepared on it. */
+interface Target {
+  server: RunningServer;
+  fixtures: Fixtures;
+}
+
+/** Starts both servers on one store, prepares their sessions, runs every workload, and stops them. */
+async function benchStore(
+  store: StoreName,
+  options: Options,
+  pinning: Pinning,
+  secret: string,
+): Promise<Cell[]> {
+  const opened = await openBenchStore(store);
+  const started: RunningServer[] = [];
+  try {
+    const targets: Target[] = [];
+    for (const kind of SERVER_KINDS) {
+      const cpuProfileDir = kind === "sessionql" ? options.cpuProfileDir : undefined;
+      const server = await startServer(kind, {
+        storeUrl: opened.urlFor(kind),
+        secret,
+        pinning,
+        cpuProfileDir,
+      });
+      started.push(server);
+      targets.push({ server, fixtures: await seedSessions(server, options.poolSize) });
+    }
+    const cells: Cell[] = [];
+    for (const workload of options.workloads) {
+      cells.push(...(await benchWorkload(store, workload, targets, opened.pids(), options)));
+    }
+    return cells;
+  } finally {
+    for (const server of started) {
+      await server.stop().catch((error: unknown) => console.error(`bench: ${(error as Error).message}`));
+    }
+    await opened.close();
+  }
+}
+
+/** One workload on both servers: a warm-up each, then the rounds, alternating so drift hits both alike. */
+async function benchWorkload(
+  store: StoreName,
+  workload: WorkloadId,
+  targets: readonly Target[],
+  storePids: readonly number[],
+  options: Options,
+): Promise<Cell[]> {
+  const { connections } = options;
+  const run = ({ server, fixtures }: Target, durationSeconds: number) => {
+    const idle = targets.filter((target) => target.server !== server).map((target) => target.server.pid);
+    return runLoad(server, {
+      workload,
+      fixtures,
+      connections,
+      durationSeconds,
+      companionPids: [...idle, ...storePids],
+    });
+  };
+  if (options.warmupSeconds > 0) {
+    for (const target of targets) {
+      warnIfWrong(store, workload, target.server, await run(target, options.warmupSeconds));
+    }
+  }
+  const rounds = new Map<Target, RunResult[]>(targets.map((target) => [target, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) {
+      const result = await run(target, options.durationSeconds);
+      rounds.get(target)?.push(result);
+      console.log(progressLine(store, workload, target.server, round, options.rounds, result));
+    }
+  }
+  return targets.map((target) => ({
+    store,
+    workload,
+    kind: target.server.kind,
+    rounds: rounds.get(target) ?? [],
+  }));
+}
+
+function warnIfWrong(store: string, workload: string, server: RunningServer, result: RunResult): void {
+  if (result.errors === 0) return;
+  console.log(`${store} ${workload} ${server.kind} warm-up: ${result.errors} errors: ${result.firstError}`);
+}
+
+function progressLine(
+  store: string,
+  workload: string,
+  server: RunningServer,
+  round: number,
+  rounds: number,
+  result: RunResult,
+): string {
+  return [
+    `${store.padEnd(6)} ${workload} ${server.kind.padEnd(9)} round ${round + 1}/${rounds}:`,
+    `${result.requestsPerSecond.toFixed(0).padStart(6)} req/s`,
+    `p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms`,
+    `errors ${result.errors}`,
+    `cpu server ${(result.serverCpu * 100).toFixed(0)}% loader ${(result.loaderCpu * 100).toFixed(0)}%`,
+    `others ${(result.others * 100).toFixed(0)}%`,
+  ].join("  ");
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const options = readOptions(process.argv.slice(2));
+  const loadAverage = loadavg();
+  const pinning = pinLoader();
+  console.log(`pinning: ${pinning.description}`);
+  console.log(`load average: ${loadAverage.map((load) => load.toFixed(2)).join(", ")}`);
+  const secret = randomBytes(24).toString("base64url");
+  const cells: Cell[] = [];
+  for (const store of options.stores) cells.push(...(await benchStore(store, options, pinning, secret)));
+
+  const meta: ReportMeta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpuModel(),
+    cores: cpus().length,
+    pinning: pinning.description,
+    loadAverage,
+    connections: options.connections,
+    durationSeconds: options.durationSeconds,
+    warmupSeconds: options.warmupSeconds,
+    rounds: options.rounds,
+    poolSize: options.poolSize,
+    sessionBytes: JSON.stringify(SESSION_DATA).length,
+    preparation:
+      "sessionql through GraphQL (updateSession without a cookie), the baseline through its /seed route " +
+      "(store.save and a cookie signed with the same secret)",
+  };
+  console.log(`\n${resultsTable(cells)}\n`);
+  for (const path of writeReport(options.outDir, meta, cells)) console.log(`wrote ${path}`);
+  if (options.cpuProfileDir !== undefined) console.log(`sessionql CPU profiles in ${options.cpuProfileDir}`);
+  console.log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${(error as Error).stack ?? error}`);
+  process.exit(1);
+});

@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { freePort } from "../test/helpers/free-port";
+import { onServerCore, type Pinning } from "./cpu";
+
+/** The two servers the bench compares. */
+export type ServerKind = "sessionql" | "baseline";
+export const SERVER_KINDS: readonly ServerKind[] = ["sessionql", "baseline"];
+
+/** A server process the bench started; `stop` ends it by its pid. */
+export interface RunningServer {
+  kind: ServerKind;
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** What a server is started with. */
+export interface ServerOptions {
+  storeUrl: string;
+  secret: string;
+  pinning: Pinning;
+  /** When set, sessionql runs with `--cpu-prof` and writes its profile here on exit. */
+  cpuProfileDir?: string;
+}
+
+const ROOT = join(__dirname, "..");
+const HOST = "127.0.0.1";
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 15_000;
+const OUTPUT_LIMIT = 8192;
+
+/** Starts `kind` on the server core with the store URL and resolves once its /healthz answers. */
+export async function startServer(kind: ServerKind, options: ServerOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const profile =
+    options.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir];
+  const nodeArgs =
+    kind === "sessionql"
+      ? [...profile, join(ROOT, "dist/main.js")]
+      : ["-r", "@swc-node/register", join(ROOT, "bench/baseline.ts")];
+  const [command, args] = onServerCore(options.pinning, process.execPath, nodeArgs);
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      PORT: String(port),
+      HOST,
+      SESSION_STORE: options.storeUrl,
+      SESSION_SECRET: options.secret,
+      // Per-request info logs and the per-address creation limit would measure something else.
+      LOG_LEVEL: "warn",
+      SESSION_CREATE_RATE: "0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = keepOutput(child);
+  const url = `http://${HOST}:${port}`;
+  try {
+    await waitUntilHealthy(url, child, output);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return { kind, pid: child.pid as number, url, stop: () => stopProcess(child, kind, output) };
+}
+
+async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`server exited before it was ready:\n${output()}`);
+    }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`server at ${url} not healthy within ${START_TIMEOUT_MS} ms:\n${output()}`);
+}
+
+/** SIGTERM (both servers then close their store and exit, and a --cpu-prof profile gets written), SIGKILL late. */
+function stopProcess(child: ChildProcess, kind: ServerKind, output: () => string): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${kind} (pid ${child.pid}) did not stop within ${STOP_TIMEOUT_MS} ms:\n${output()}`));
+    }, STOP_TIMEOUT_MS);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/** Drains the child's output (a full pipe would stall it) and keeps the last few KB for error messages. */
+function keepOutput(child: ChildProcess): () => string {
+  let kept = "";
+  const keep = (chunk: Buffer) => {
+    kept = (kept + chunk.toString("utf8")).slice(-OUTPUT_LIMIT);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return () => kept;
+}
