@@ -1,7 +1,7 @@
-import type { ApolloServerPlugin } from "@apollo/server";
+import type { ApolloServerPlugin, GraphQLRequestListener } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { FastifyBaseLogger } from "fastify";
-import type { GraphQLFormattedError } from "graphql";
+import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import { SessionError, type SessionErrorCode } from "../session/errors";
 
 const CODES: Record<SessionErrorCode, string> = {
@@ -35,10 +35,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (original instanceof SessionError) {
     return { message: original.message, locations, path, extensions: { code: CODES[original.code] } };
   }
-  const code = formatted.extensions?.code;
-  if (typeof code === "string" && CLIENT_CODES.has(code)) {
-    return { message: formatted.message, locations, path, extensions: { code } };
-  }
+  const code = clientCode(formatted.extensions);
+  if (code !== undefined) return { message: formatted.message, locations, path, extensions: { code } };
   return { message: "Internal server error", locations, path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }
 
@@ -47,23 +45,27 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
  * as a code: store outages and anything unexpected, with the cause a response never shows.
  */
 export function errorLoggingPlugin(): ApolloServerPlugin<{ log: FastifyBaseLogger }> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ contextValue, errors }) {
-          for (const error of errors) {
-            const original = unwrapResolverError(error);
-            if (original instanceof SessionError) {
-              if (original.code === "STORE_UNAVAILABLE")
-                contextValue.log.error({ err: original }, "operation failed");
-              continue;
-            }
-            const code = error.extensions?.code;
-            if (typeof code === "string" && CLIENT_CODES.has(code)) continue;
-            contextValue.log.error({ err: original }, "operation failed");
-          }
-        },
-      };
+  // One listener object for every request: it keeps no per-request state.
+  const listener: GraphQLRequestListener<{ log: FastifyBaseLogger }> = {
+    async didEncounterErrors({ contextValue, errors }) {
+      for (const error of errors) {
+        const cause = hiddenCause(error);
+        if (cause !== undefined) contextValue.log.error({ err: cause }, "operation failed");
+      }
     },
   };
+  return { requestDidStart: async () => listener };
+}
+
+/** What a client is told of a store outage or an unexpected failure is only a code; the cause goes to the log. */
+function hiddenCause(error: GraphQLError): unknown {
+  const original = unwrapResolverError(error);
+  if (original instanceof SessionError) return original.code === "STORE_UNAVAILABLE" ? original : undefined;
+  return clientCode(error.extensions) === undefined ? original : undefined;
+}
+
+/** The code of an error whose message graphql-js or Apollo wrote for clients, if it is one. */
+function clientCode(extensions: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const code = extensions?.code;
+  return typeof code === "string" && CLIENT_CODES.has(code) ? code : undefined;
 }

@@ -1,21 +1,19 @@
-import type { ApolloServerPlugin } from "@apollo/server";
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from "@apollo/server";
 import { Kind, type OperationDefinitionNode } from "graphql";
 
 /** Counts every GraphQL request by its root field and, when it failed, the first error's code. */
 export function metricsPlugin(
   count: (operation: string, errorCode: string | undefined) => void,
 ): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ operation, response }) {
-          const result = response.body.kind === "single" ? response.body.singleResult : undefined;
-          const code = result?.errors?.[0]?.extensions?.code;
-          count(rootField(operation), result?.errors ? String(code ?? "UNKNOWN") : undefined);
-        },
-      };
+  // One listener object for every request: it keeps no per-request state.
+  const listener: GraphQLRequestListener<BaseContext> = {
+    async willSendResponse({ operation, response }) {
+      const result = response.body.kind === "single" ? response.body.singleResult : undefined;
+      const code = result?.errors?.[0]?.extensions?.code;
+      count(rootField(operation), result?.errors ? String(code ?? "UNKNOWN") : undefined);
     },
   };
+  return { requestDidStart: async () => listener };
 }
 
 /**

@@ -63,17 +63,17 @@ export function readSessionCookie(
   if (!header) return { present: false, sessionKey: undefined };
   const first = parseCookie(header)[name];
   if (first === undefined) return { present: false, sessionKey: undefined };
-  const sessionKey = signer.unsign(first);
-  if (sessionKey !== undefined || header.indexOf(`${name}=`) === header.lastIndexOf(`${name}=`)) {
-    return { present: true, sessionKey };
-  }
-  // The cookie parser keeps only the first of a repeated name, so each later pair is parsed on its own.
-  for (const pair of header.split(";").slice(1)) {
+  return { present: true, sessionKey: signer.unsign(first) ?? laterSignedValue(header, name, signer) };
+}
+
+/** The key of the first signed value among repeats of `name`; the cookie parser keeps only the first. */
+function laterSignedValue(header: string, name: string, signer: CookieSigner): string | undefined {
+  for (const pair of header.split(";")) {
     const value = parseCookie(pair)[name];
-    const laterKey = value === undefined ? undefined : signer.unsign(value);
-    if (laterKey !== undefined) return { present: true, sessionKey: laterKey };
+    const sessionKey = value === undefined ? undefined : signer.unsign(value);
+    if (sessionKey !== undefined) return sessionKey;
   }
-  return { present: true, sessionKey: undefined };
+  return undefined;
 }
 
 /**
