@@ -7,6 +7,7 @@ import { ManualClock } from "../helpers/clock";
 import { createThrowawayDatabase, type PostgresDatabase } from "../helpers/postgres";
 import { describeWithService } from "../helpers/services";
 import { describeSessionStore } from "./contract";
+import { describeStoresSharingOneBackend } from "./shared-backend";
 
 describeWithService("postgres", "PostgreSQL", () => {
   let database: PostgresDatabase;
@@ -91,52 +92,5 @@ describeWithService("postgres", "PostgreSQL", () => {
     }
   });
 
-  describe("when two stores share one database", () => {
-    test("of many saves expecting the same version exactly one wins", async () => {
-      const clock = new ManualClock();
-      const stores = [
-        createPostgresStore(database.url, clock),
-        createPostgresStore(database.url, clock),
-      ] as const;
-      opened.push(...stores);
-      const sessionKey = newSessionKey();
-      await stores[0].save(
-        sessionKey,
-        { data: {}, expiresAtMs: clock.now() + 60_000, version: 1 },
-        undefined,
-      );
-      const outcomes = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          stores[i % 2 === 0 ? 0 : 1].save(
-            sessionKey,
-            { data: { by: i }, expiresAtMs: clock.now() + 60_000, version: 2 },
-            1,
-          ),
-        ),
-      );
-      expect(outcomes.filter(Boolean)).toHaveLength(1);
-      const winner = outcomes.indexOf(true);
-      await expect(stores[1].load(sessionKey)).resolves.toMatchObject({ version: 2, data: { by: winner } });
-    });
-
-    test("of concurrent creates of one key exactly one wins", async () => {
-      const clock = new ManualClock();
-      const stores = [
-        createPostgresStore(database.url, clock),
-        createPostgresStore(database.url, clock),
-      ] as const;
-      opened.push(...stores);
-      const sessionKey = newSessionKey();
-      const outcomes = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          stores[i % 2 === 0 ? 0 : 1].save(
-            sessionKey,
-            { data: { by: i }, expiresAtMs: clock.now() + 60_000, version: 1 },
-            undefined,
-          ),
-        ),
-      );
-      expect(outcomes.filter(Boolean)).toHaveLength(1);
-    });
-  });
+  describeStoresSharingOneBackend("one database", (clock) => createPostgresStore(database.url, clock));
 });

@@ -7,6 +7,7 @@ import { ManualClock } from "../helpers/clock";
 import { type RedisServer, startRedisServer } from "../helpers/redis";
 import { describeWithService } from "../helpers/services";
 import { describeSessionStore } from "./contract";
+import { describeStoresSharingOneBackend } from "./shared-backend";
 
 const rawClient = (url: string) => createClient({ url });
 type RawClient = ReturnType<typeof rawClient>;
@@ -76,34 +77,5 @@ describeWithService("redis", "Redis", () => {
     });
   });
 
-  describe("when two stores share one server", () => {
-    const opened: SessionStore[] = [];
-    afterEach(async () => {
-      for (const store of opened.splice(0)) await store.close();
-    });
-
-    test("of many saves expecting the same version exactly one wins", async () => {
-      const clock = new ManualClock();
-      const stores = [createRedisStore(server.url, clock), createRedisStore(server.url, clock)] as const;
-      opened.push(...stores);
-      const sessionKey = newSessionKey();
-      await stores[0].save(
-        sessionKey,
-        { data: {}, expiresAtMs: clock.now() + 60_000, version: 1 },
-        undefined,
-      );
-      const outcomes = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          stores[i % 2 === 0 ? 0 : 1].save(
-            sessionKey,
-            { data: { by: i }, expiresAtMs: clock.now() + 60_000, version: 2 },
-            1,
-          ),
-        ),
-      );
-      expect(outcomes.filter(Boolean)).toHaveLength(1);
-      const winner = outcomes.indexOf(true);
-      await expect(stores[1].load(sessionKey)).resolves.toMatchObject({ version: 2, data: { by: winner } });
-    });
-  });
+  describeStoresSharingOneBackend("one server", (clock) => createRedisStore(server.url, clock));
 });
