@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CookieJar } from "../helpers/cookies";
-import { freePort } from "../helpers/free-port";
-import { GraphQLClient, type GraphQLResult, TEST_SECRET } from "../helpers/server";
+import { type SessionqlInstance, startInstance } from "../helpers/instance";
+import { GraphQLClient, type GraphQLResult } from "../helpers/server";
 
 /*
  * Crash safety of the SQLite store: visitors keep writing while the server is killed with SIGKILL, three times on
@@ -19,9 +18,7 @@ import { GraphQLClient, type GraphQLResult, TEST_SECRET } from "../helpers/serve
  * a VM or a filesystem that drops unsynced pages, which a test run on a developer machine does not have.
  */
 
-const ROOT = resolve(__dirname, "../..");
 const VISITORS = 12;
-const START_TIMEOUT_MS = 20_000;
 /** The kills: right after the first sessions exist, mid-stream, and after enough writes for WAL checkpoints. */
 const KILL_AFTER_ACKED = [VISITORS * 2, 300, 1_000];
 /** A kill happens after this long even if the machine is too slow to reach the count. */
@@ -64,24 +61,13 @@ interface Visitor {
   orphansAllowed: number;
 }
 
-interface Server {
-  child: ChildProcess;
-  pid: number;
-  graphqlUrl: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: ChildProcess[] = [];
+const started: SessionqlInstance[] = [];
 let tmp: string;
 beforeEach(() => {
   tmp = mkdtempSync(join(tmpdir(), "sessionql-crash-"));
 });
 afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid, "SIGKILL");
-    }
-  }
+  for (const instance of started.splice(0)) if (!instance.exitedYet()) process.kill(instance.pid, "SIGKILL");
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -162,44 +148,11 @@ function invariantProblems(label: string, state: State, visitor: number): string
   return problems;
 }
 
-async function launch(file: string): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", "src/main.ts"], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      SESSION_STORE: `sqlite://${file}`,
-      SESSION_SECRET: TEST_SECRET,
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
-    child.once("exit", (code, signal) => done({ code, signal }));
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sessionql exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`sessionql did not answer /healthz:\n${output}`);
-    const healthy = await fetch(`${url}/healthz`).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (healthy) break;
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  return { child, pid: child.pid as number, graphqlUrl: `${url}/graphql`, exited };
+/** The real CLI on the SQLite file, as a process of its own. */
+async function launch(file: string): Promise<SessionqlInstance> {
+  const instance = await startInstance({ SESSION_STORE: `sqlite://${file}` });
+  started.push(instance);
+  return instance;
 }
 
 /** The round's statistics, for the verbose summary. */
@@ -211,7 +164,12 @@ interface RoundStats {
 }
 
 /** Runs every visitor's stream until the Nth acknowledgement, then SIGKILLs the server from that very callback. */
-async function streamUntilKilled(server: Server, visitors: Visitor[], killAfter: number, problems: string[]) {
+async function streamUntilKilled(
+  server: SessionqlInstance,
+  visitors: Visitor[],
+  killAfter: number,
+  problems: string[],
+) {
   const startedAt = performance.now();
   const stats: RoundStats = { acked: 0, ackedAfterKill: 0, inFlightAtKill: 0, killedAtMs: 0 };
   let killedAt: number | undefined;
@@ -298,7 +256,7 @@ function inspectFile(file: string, visitors: Visitor[], problems: string[]) {
 }
 
 /** Reads every visitor's session through a restarted server and adopts what it finds as the acknowledged state. */
-async function reconcile(server: Server, visitors: Visitor[], problems: string[]) {
+async function reconcile(server: SessionqlInstance, visitors: Visitor[], problems: string[]) {
   const outcome = { applied: 0, notApplied: 0, lostByCycle: 0 };
   await Promise.all(
     visitors.map(async (visitor) => {
@@ -366,7 +324,7 @@ describe("when the SQLite-backed server is killed with SIGKILL mid-stream", () =
     // Every visitor got somewhere: the stream ran across all three crashes.
     for (const visitor of visitors) expect(visitor.acked.version).toBeGreaterThan(0);
     process.kill(server.pid, "SIGTERM");
-    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(await server.exited).toMatchObject({ code: 0, signal: null });
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
       expect(db.pragma("integrity_check", { simple: true })).toBe("ok");

@@ -1,20 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { CookieJar } from "../helpers/cookies";
-import { freePort } from "../helpers/free-port";
-import { TEST_SECRET } from "../helpers/server";
+import { type Exit, type SessionqlInstance, startInstance } from "../helpers/instance";
 
 /*
  * Graceful shutdown of the real CLI on SQLite: a signal stops new work at once (closed listener, 503 or a closed
  * socket on kept-alive connections), lets requests already being served finish and persist, then exits 0.
  */
 
-const ROOT = resolve(__dirname, "../..");
 const HOST = "127.0.0.1";
-const START_TIMEOUT_MS = 20_000;
 /** How long any request may take once the signal is sent before it counts as hanging. */
 const REQUEST_TIMEOUT_MS = 5_000;
 /** The exit must follow the signal within this (nothing is stuck, so only draining the burst takes time). */
@@ -24,23 +20,7 @@ const VERBOSE = process.env.SESSIONQL_FAULTS_VERBOSE === "1";
 const UPDATE = "mutation($values: JSONObject!) { updateSession(values: $values) { version data } }";
 const READ = "{ session { version data } }";
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** performance.now() when the exit was seen. */
-  at: number;
-}
-
-interface Server {
-  pid: number;
-  port: number;
-  url: string;
-  exited: Promise<Exit>;
-  exitedYet(): boolean;
-  output(): string;
-}
-
-const children: ChildProcess[] = [];
+const started: SessionqlInstance[] = [];
 const sockets: Socket[] = [];
 let tmp: string;
 beforeEach(() => {
@@ -48,59 +28,19 @@ beforeEach(() => {
 });
 afterEach(() => {
   for (const socket of sockets.splice(0)) socket.destroy();
-  for (const child of children.splice(0)) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid, "SIGKILL");
-    }
-  }
+  for (const instance of started.splice(0)) if (!instance.exitedYet()) process.kill(instance.pid, "SIGKILL");
   rmSync(tmp, { recursive: true, force: true });
 });
 
 /** Starts the real CLI on the SQLite file and resolves once /healthz answers. */
-async function launch(file: string, env: Record<string, string> = {}): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", "src/main.ts"], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOST,
-      PORT: String(port),
-      SESSION_STORE: `sqlite://${file}`,
-      SESSION_SECRET: TEST_SECRET,
-      LOG_LEVEL: "warn",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<Exit>((done) => {
-    child.once("exit", (code, signal) => done({ code, signal, at: performance.now() }));
-  });
-  const url = `http://${HOST}:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sessionql exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`sessionql did not answer /healthz:\n${output}`);
-    const healthy = await fetch(`${url}/healthz`).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (healthy) break;
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  const exitedYet = () => child.exitCode !== null || child.signalCode !== null;
-  return { pid: child.pid as number, port, url, exited, exitedYet, output: () => output };
+async function launch(file: string, env: Record<string, string> = {}): Promise<SessionqlInstance> {
+  const instance = await startInstance({ SESSION_STORE: `sqlite://${file}`, ...env });
+  started.push(instance);
+  return instance;
 }
 
 /** Resolves with the exit, or rejects once `ms` have passed without one. */
-function exitWithin(server: Server, ms: number): Promise<Exit> {
+function exitWithin(server: SessionqlInstance, ms: number): Promise<Exit> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no exit within ${ms} ms:\n${server.output()}`)), ms);
@@ -117,7 +57,12 @@ interface Answer {
 }
 
 /** One GraphQL POST with the visitor's cookie, classified; never throws. */
-async function post(server: Server, jar: CookieJar, query: string, variables?: object): Promise<Answer> {
+async function post(
+  server: SessionqlInstance,
+  jar: CookieJar,
+  query: string,
+  variables?: object,
+): Promise<Answer> {
   const startedAt = performance.now();
   const ms = () => Math.round(performance.now() - startedAt);
   try {
@@ -168,7 +113,7 @@ interface Tally {
 
 /** Visitors write pairs {x: i, y: i} one after another; after `signal`, each stops at its first refusal. */
 async function burstThenSignal(
-  server: Server,
+  server: SessionqlInstance,
   visitors: Visitor[],
   signal: NodeJS.Signals,
   ackedBefore: number,
@@ -333,7 +278,11 @@ function connectionRefused(port: number): Promise<string> {
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Sends SIGTERM while a setSession upload is half sent, then sends the rest; resolves with the raw answer. */
-async function uploadAcrossSigterm(server: Server, betweenMs: number, meanwhile: () => Promise<void>) {
+async function uploadAcrossSigterm(
+  server: SessionqlInstance,
+  betweenMs: number,
+  meanwhile: () => Promise<void>,
+) {
   const uploading = await rawConnection(server.port);
   const upload = startUpload(uploading, server.port, "finished");
   const answer = responseOf(uploading);

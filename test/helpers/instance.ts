@@ -7,11 +7,22 @@ import { GraphQLClient, TEST_SECRET } from "./server";
 const ROOT = resolve(__dirname, "../..");
 const START_TIMEOUT_MS = 20_000;
 
+/** How a process ended; `at` is performance.now() when the exit was seen. */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
+
 /** A sessionql process of its own, as a load balancer would see one: a URL and a pid. */
 export interface SessionqlInstance {
   readonly url: string;
   readonly graphqlUrl: string;
+  readonly port: number;
   readonly pid: number;
+  /** Resolves when the process exits, however it ends. */
+  readonly exited: Promise<Exit>;
+  exitedYet(): boolean;
   /** Everything the process wrote so far (its JSON log lines and any crash report). */
   output(): string;
   /** A client with the given cookie jar (a fresh one by default). */
@@ -47,11 +58,17 @@ export async function startInstance(env: Record<string, string>): Promise<Sessio
   child.stderr?.on("data", (chunk) => {
     output += chunk;
   });
+  const exited = new Promise<Exit>((done) => {
+    child.once("exit", (code, signal) => done({ code, signal, at: performance.now() }));
+  });
   const url = `http://127.0.0.1:${port}`;
   const instance: SessionqlInstance = {
     url,
     graphqlUrl: `${url}/graphql`,
+    port,
     pid: child.pid as number,
+    exited,
+    exitedYet: () => child.exitCode !== null || child.signalCode !== null,
     output: () => output,
     client: (jar = new CookieJar()) => new GraphQLClient(`${url}/graphql`, jar),
     stop: () => stopChild(child),
@@ -76,7 +93,7 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
     } catch {
       // Not listening yet.
     }
-    await new Promise((done) => setTimeout(done, 100));
+    await new Promise((done) => setTimeout(done, 50));
   }
   throw new Error(`sessionql did not answer /healthz within ${START_TIMEOUT_MS} ms:\n${output()}`);
 }
