@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "./config";
@@ -9,18 +11,11 @@ import { errorLoggingPlugin, formatError } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
 import { queryLimitRules } from "./graphql/query-limits";
 import { buildSessionSchema } from "./graphql/schema";
-import { refuseMalformedBatch } from "./http/batch";
-import {
-  createContextFactory,
-  type RequestContext,
-  type SessionHttpOptions,
-  writeSessionHeaders,
-} from "./http/context";
+import type { RequestContext, SessionHttpOptions } from "./http/context";
 import { CookieSigner } from "./http/cookie";
 import { createCreationLimit } from "./http/creation-limit";
-import { refuseUnpreflightedGet } from "./http/csrf";
+import { registerGraphQLRoute } from "./http/graphql-route";
 import { registerHealthRoutes } from "./http/health";
-import { createIdeHandler } from "./http/ide";
 import { createMetrics } from "./observability/metrics";
 import { SessionService } from "./session/service";
 import type { Clock } from "./session/session";
@@ -130,36 +125,28 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     parseOptions: { maxTokens: config.graphql.maxTokens },
     logger: app.log,
     plugins: [
-      fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageDisabled(),
+      // No field carries a cache hint (every answer depends on the session), so the plugin Apollo installs by
+      // default would only wrap every resolver call to compute a policy that is always "do not cache".
+      ApolloServerPluginCacheControlDisabled(),
       metricsPlugin((operation, code) => metrics.countRequest(operation, code)),
       errorLoggingPlugin(),
     ],
   });
   await apollo.start();
 
-  app.decorateRequest("sessionContext", null);
-  // Cookies are written once the operation is done; only /graphql requests carry a session context.
   let closing = false;
-  app.addHook("onSend", async (request, reply, payload) => {
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    done();
+  });
+  app.addHook("onSend", (_request, reply, payload, done) => {
     // While stopping, an answered connection must not stay open as keep-alive: the server would wait for the
     // client to hang up, and the shutdown would run out its grace period with nothing in flight.
     if (closing) reply.header("connection", "close");
-    await writeSessionHeaders(request, reply, http);
-    return payload;
+    done(null, payload);
   });
-  await app.register(async (graphqlRoutes) => {
-    // A browser opening /graphql gets the IDE; only then do GraphQL requests go on to the CSRF check and Apollo.
-    graphqlRoutes.addHook("onRequest", createIdeHandler(GRAPHQL_PATH));
-    graphqlRoutes.addHook("onRequest", refuseUnpreflightedGet);
-    if (config.graphql.batching) graphqlRoutes.addHook("preHandler", refuseMalformedBatch);
-    await graphqlRoutes.register(fastifyApollo(apollo), {
-      path: GRAPHQL_PATH,
-      method: ["GET", "POST"],
-      context: createContextFactory(http),
-    });
-  });
+  registerGraphQLRoute(app, apollo, { path: GRAPHQL_PATH, batching: config.graphql.batching, http });
   registerHealthRoutes(app, store, READY_TIMEOUT_MS);
   app.get("/metrics", async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -35,36 +35,26 @@ export interface SessionHttpOptions {
   trustProxy: boolean;
 }
 
-declare module "fastify" {
-  interface FastifyRequest {
-    sessionContext: RequestContext | null;
-  }
-}
-
-/** Builds the per-request context: verifies the cookie, but reads nothing from the store until asked. */
-export function createContextFactory(options: SessionHttpOptions) {
+/** Builds the request's context: verifies the cookie, but reads nothing from the store until asked. */
+export function createRequestContext(request: FastifyRequest, options: SessionHttpOptions): RequestContext {
   const header = options.sessionHeader?.toLowerCase();
-  return async (request: FastifyRequest): Promise<RequestContext> => {
-    // Sending the header at all, even empty, picks the header transport; then the cookie is not consulted.
-    const transport = header !== undefined && header in request.headers ? "header" : "cookie";
-    const incoming =
-      transport === "header"
-        ? readSessionHeader(request.headers[header as string], options.signer)
-        : readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
-    const { creationLimit } = options;
-    const context: RequestContext = {
-      session: options.sessions.open(
-        incoming.sessionKey,
-        incoming.present,
-        creationLimit && (() => creationLimit(request.ip)),
-      ),
-      sessions: options.sessions,
-      setCookies: [],
-      transport,
-      log: request.log,
-    };
-    request.sessionContext = context;
-    return context;
+  // Sending the header at all, even empty, picks the header transport; then the cookie is not consulted.
+  const transport = header !== undefined && header in request.headers ? "header" : "cookie";
+  const incoming =
+    transport === "header"
+      ? readSessionHeader(request.headers[header as string], options.signer)
+      : readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
+  const { creationLimit } = options;
+  return {
+    session: options.sessions.open(
+      incoming.sessionKey,
+      incoming.present,
+      creationLimit && (() => creationLimit(request.ip)),
+    ),
+    sessions: options.sessions,
+    setCookies: [],
+    transport,
+    log: request.log,
   };
 }
 
@@ -74,12 +64,11 @@ export function createContextFactory(options: SessionHttpOptions) {
  * with commas into one header that browsers cannot parse, so cookies never go through it.
  */
 export async function writeSessionHeaders(
+  context: RequestContext,
   request: FastifyRequest,
   reply: FastifyReply,
   options: SessionHttpOptions,
 ): Promise<void> {
-  const context = request.sessionContext;
-  if (context === null) return;
   const { session } = context;
   if (!session.accessed) return;
   try {
