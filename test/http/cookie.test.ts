@@ -93,6 +93,18 @@ describe("CookieSigner", () => {
     test("an all-zero signature is rejected", () => {
       expect(signer.unsign(`${newSessionKey()}.${"A".repeat(43)}`)).toBeUndefined();
     });
+
+    test("a value verified before does not vouch for tampered copies of it", () => {
+      const sessionKey = newSessionKey();
+      const value = signer.sign(sessionKey);
+      // Verified twice: the second answer comes from the remembered verdict and must be the same.
+      expect(signer.unsign(value)).toBe(sessionKey);
+      expect(signer.unsign(value)).toBe(sessionKey);
+      const swapped = value.endsWith("A") ? "B" : "A";
+      expect(signer.unsign(`${value.slice(0, -1)}${swapped}`)).toBeUndefined();
+      expect(signer.unsign(`${value} `)).toBeUndefined();
+      expect(new CookieSigner([OTHER_SECRET]).unsign(value)).toBeUndefined();
+    });
   });
 
   describe("when the value is malformed", () => {
