@@ -8,7 +8,7 @@ import type { Session } from "../session/session";
 /** The base64url length of an HMAC-SHA256 (32 bytes). */
 const SIGNATURE_LENGTH = 43;
 const UNIX_EPOCH = new Date(0);
-/** How many verified cookie values are remembered: the visitors active at one time, roughly. */
+/** How many verified and issued cookie values are remembered: the visitors active at one time, roughly. */
 const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
@@ -24,6 +24,8 @@ export class CookieSigner {
    * while the process runs, since the secrets do not.
    */
   private readonly verified = new LRUCache<string, string>({ max: VERIFIED_CACHE_SIZE });
+  /** The values issued lately, by key: every saving request of a visit sets the same cookie value again. */
+  private readonly issued = new LRUCache<string, string>({ max: VERIFIED_CACHE_SIZE });
 
   constructor(secrets: readonly string[]) {
     if (secrets.length === 0) throw new Error("at least one signing secret is needed");
@@ -32,7 +34,12 @@ export class CookieSigner {
 
   /** The cookie value for `sessionKey`: `<key>.<signature>`. */
   sign(sessionKey: string): string {
-    return `${sessionKey}.${this.mac(this.keys[0] as KeyObject, sessionKey).toString("base64url")}`;
+    let value = this.issued.get(sessionKey);
+    if (value === undefined) {
+      value = `${sessionKey}.${this.mac(this.keys[0] as KeyObject, sessionKey).toString("base64url")}`;
+      this.issued.set(sessionKey, value);
+    }
+    return value;
   }
 
   /** The session key a cookie value carries, or undefined when it is malformed or no secret signed it. */
