@@ -6,6 +6,14 @@ import { SqliteKeyvAdapter } from "./sqlite-adapter";
 
 /** A durable store in one SQLite file (WAL mode, safe for several processes on one machine). */
 export function createSqliteStore(path: string, clock?: Clock): KeyvSessionStore {
+  return openSqliteStore(path, clock).store;
+}
+
+/** The store of {@link createSqliteStore} and the adapter under it, for a caller that needs the database itself. */
+export function openSqliteStore(
+  path: string,
+  clock?: Clock,
+): { store: KeyvSessionStore; adapter: SqliteKeyvAdapter } {
   const now = () => (clock ?? Date).now();
   const adapter = new SqliteKeyvAdapter({ path, now });
   const keyv = new Keyv<SessionRecord>({
@@ -15,12 +23,13 @@ export function createSqliteStore(path: string, clock?: Clock): KeyvSessionStore
     deserialize: JSON.parse,
     throwOnErrors: true,
   });
-  return new KeyvSessionStore({
+  const store = new KeyvSessionStore({
     keyv,
     clock,
     atomic: sqliteAtomicWrites(adapter, now),
     clearExpired: async () => adapter.deleteExpired(),
   });
+  return { store, adapter };
 }
 
 /**
