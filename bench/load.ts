@@ -1,7 +1,7 @@
 import autocannon from "autocannon";
 import { machineBusySeconds, ownCpuSeconds, processCpuSeconds } from "./cpu";
 import type { RunningServer } from "./servers";
-import { type Fixtures, type Tally, type WorkloadId, workloadRequests } from "./workloads";
+import { type Fixtures, type SpreadReadId, type Tally, type WorkloadId, workloadRequests } from "./workloads";
 
 /** The numbers of one autocannon run. */
 export interface RunResult {
@@ -21,7 +21,7 @@ export interface RunResult {
 
 /** What a run needs besides the server. */
 export interface LoadOptions {
-  workload: WorkloadId;
+  workload: WorkloadId | SpreadReadId;
   fixtures: Fixtures;
   connections: number;
   durationSeconds: number;

@@ -122,15 +122,16 @@ function percent(share: number | undefined): string {
   return share === undefined || Number.isNaN(share) ? "–" : `${(share * 100).toFixed(0)}%`;
 }
 
-function markdownTable(header: string[], rows: string[][]): string {
+/** A Markdown table padded to its widest cells; the first `nameColumns` are left-aligned, the rest right. */
+export function markdownTable(header: string[], rows: string[][], nameColumns = 2): string {
   const widths = header.map((title, i) =>
     Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)),
   );
-  // The first two columns name the cell and are left-aligned; the numbers are right-aligned.
+  // The first columns name the cell and are left-aligned; the numbers are right-aligned.
   const pad = (cell: string, i: number) =>
-    i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0);
+    i < nameColumns ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0);
   const line = (cells: string[]) => `| ${cells.map(pad).join(" | ")} |`;
-  const rule = `|${widths.map((width, i) => `${"-".repeat(width + 1)}${i < 2 ? "-" : ":"}`).join("|")}|`;
+  const rule = `|${widths.map((width, i) => `${"-".repeat(width + 1)}${i < nameColumns ? "-" : ":"}`).join("|")}|`;
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 

@@ -22,6 +22,10 @@ export interface ServerOptions {
   pinning: Pinning;
   /** When set, sessionql runs with `--cpu-prof` and writes its profile here on exit. */
   cpuProfileDir?: string;
+  /** The sessionql build to run instead of dist/main.js. */
+  entry?: string;
+  /** Settings added to the server's environment (SESSION_SWEEP_INTERVAL…), over the bench's own. */
+  env?: Readonly<Record<string, string>>;
 }
 
 const ROOT = join(__dirname, "..");
@@ -37,7 +41,7 @@ export async function startServer(kind: ServerKind, options: ServerOptions): Pro
     options.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir];
   const nodeArgs =
     kind === "sessionql"
-      ? [...profile, join(ROOT, "dist/main.js")]
+      ? [...profile, options.entry ?? join(ROOT, "dist/main.js")]
       : ["-r", "@swc-node/register", join(ROOT, "bench/baseline.ts")];
   const [command, args] = onServerCore(options.pinning, process.execPath, nodeArgs);
   const child = spawn(command, args, {
@@ -52,6 +56,7 @@ export async function startServer(kind: ServerKind, options: ServerOptions): Pro
       // Per-request info logs and the per-address creation limit would measure something else.
       LOG_LEVEL: "warn",
       SESSION_CREATE_RATE: "0",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -4,6 +4,12 @@ import type { Request } from "autocannon";
 export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
+/**
+ * W1R, only in bench/scale.ts: W1 spread over the session pool, each request reading the next session, so a
+ * store's cache cannot hold the one session every request reads.
+ */
+export type SpreadReadId = "W1R";
+
 /** What each workload does, for the report. */
 export const WORKLOAD_TITLES: Record<WorkloadId, string> = {
   W1: "read `{ session { data } }` with a cookie (one 5-key ~1 KB session)",
@@ -43,7 +49,7 @@ type Kind = "read" | "anonymous-read" | "write";
 type Check = (status: number, body: string, kind: Kind) => void;
 
 /** The autocannon request list of one workload; every response goes through `tally`. */
-export function workloadRequests(id: WorkloadId, fixtures: Fixtures, tally: Tally): Request[] {
+export function workloadRequests(id: WorkloadId | SpreadReadId, fixtures: Fixtures, tally: Tally): Request[] {
   const check: Check = (status, body, kind) => {
     tally.responses++;
     const problem = problemWith(status, body, kind);
@@ -65,6 +71,17 @@ export function workloadRequests(id: WorkloadId, fixtures: Fixtures, tally: Tall
     case "W1":
       return [
         { ...base, headers: headers(fixtures.readerCookie), onResponse: (s, b) => check(s, b, "read") },
+      ];
+    case "W1R":
+      return [
+        {
+          ...base,
+          setupRequest: (request) => {
+            sent++;
+            return { ...request, headers: headers(nextCookie()) };
+          },
+          onResponse: (s, b) => check(s, b, "read"),
+        },
       ];
     case "W3":
       return [{ ...base, headers: headers(), onResponse: (s, b) => check(s, b, "anonymous-read") }];
@@ -93,6 +110,11 @@ export function workloadRequests(id: WorkloadId, fixtures: Fixtures, tally: Tall
         },
       ];
   }
+}
+
+/** Why the answer to a read with a prepared session's cookie is wrong, or undefined when it is right. */
+export function readProblem(status: number, body: string): string | undefined {
+  return problemWith(status, body, "read");
 }
 
 /** Why a response is wrong, or undefined when it is the answer the workload expects. */

@@ -1,0 +1,203 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RunResult } from "./load";
+import { markdownTable } from "./report";
+import type { StallSummary, SweepCounters } from "./scale-probe";
+import type { ScaleStoreName } from "./scale-stores";
+
+/** The issue's targets: W1 at scale against W1 at 1 k, the longest stall a sweep may cause, bytes per session. */
+export const TARGETS = { readRatio: 0.9, stallMs: 50, bytesPerSession: 1536 } as const;
+
+/** Everything measured on one store. */
+export interface ScaleResult {
+  store: ScaleStoreName;
+  sessions: number;
+  loadSeconds: number;
+  /** The JSON one session's row or key holds (the record in Keyv's envelope). */
+  storedValueBytes: number;
+  bytesPerSession: number;
+  /** W1R rounds on the server whose store holds `smallSessions`, and on the one whose store holds `sessions`. */
+  smallSessions: number;
+  smallReads: RunResult[];
+  largeReads: RunResult[];
+  sweep: SweepResult;
+}
+
+/** The removal of `expiring` expired sessions beside the `sessions` live ones, under the probe. */
+export interface SweepResult {
+  expiring: number;
+  /** How many of them had gone when the bench stopped watching. */
+  removed: number;
+  /** How long the removal took (or was watched for), as the bench saw it from outside. */
+  windowMs: number;
+  /** How long until 99 % had gone, when the bench saw that. */
+  mostlyGoneMs: number | undefined;
+  /** The server's own clearExpired time and removals over the probe, from /metrics (SQLite; Redis sweeps nothing). */
+  server: SweepCounters | undefined;
+  stall: StallSummary;
+  /** Why the numbers may not mean what they say, when something went wrong. */
+  caveat: string | undefined;
+}
+
+/** How the run was made, for the report's header. */
+export interface ScaleMeta {
+  date: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  pinning: string;
+  loadAverage: number[];
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  poolSize: number;
+  sessionBytes: number;
+  probe: string;
+  sweepIntervalSeconds: number;
+}
+
+/** The table: one row per measure, one column per store, and the target. */
+export function scaleTable(results: readonly ScaleResult[]): string {
+  const column = (pick: (result: ScaleResult) => string) => results.map(pick);
+  const rows: string[][] = [
+    ["sessions loaded", ...column(loaded), ""],
+    ["stored value (JSON)", ...column((r) => `${count(r.storedValueBytes)} B`), ""],
+    ["bytes per session", ...column(bytes), `≤ ${count(TARGETS.bytesPerSession)} B`],
+    ["W1R at 1 k: req/s · p50 · p99", ...column((r) => reads(r.smallReads)), ""],
+    ["W1R at N: req/s · p50 · p99", ...column((r) => reads(r.largeReads)), ""],
+    ["W1R at N ÷ at 1 k", ...column(readRatio), `≥ ${TARGETS.readRatio}×`],
+    ["W1R errors at 1 k / at N", ...column((r) => `${errors(r.smallReads)} / ${errors(r.largeReads)}`), "0"],
+    ["expired sessions removed", ...column(removed), ""],
+    [
+      "probe before: p50 · max",
+      ...column((r) => `${ms(r.sweep.stall.beforeP50Ms)} · ${ms(r.sweep.stall.beforeMaxMs)}`),
+      "",
+    ],
+    ["probe during: p99 · max", ...column(stall), `max ≤ ${TARGETS.stallMs} ms`],
+    ["probe errors", ...column((r) => `${r.sweep.stall.errors} of ${count(r.sweep.stall.requests)}`), "0"],
+  ];
+  return markdownTable(
+    ["", ...results.map((r) => `${r.store}, N = ${count(r.sessions)}`), "target"],
+    rows,
+    1,
+  );
+}
+
+function loaded(result: ScaleResult): string {
+  const rate = result.sessions / result.loadSeconds;
+  return `${count(result.sessions)} in ${result.loadSeconds.toFixed(1)} s (${count(rate)}/s)`;
+}
+
+function bytes(result: ScaleResult): string {
+  return `${count(result.bytesPerSession)} B ${verdict(result.bytesPerSession <= TARGETS.bytesPerSession)}`;
+}
+
+function reads(rounds: readonly RunResult[]): string {
+  const text = `${count(median(rounds, (run) => run.requestsPerSecond))} · ${ms(median(rounds, (run) => run.p50Ms))} · ${ms(median(rounds, (run) => run.p99Ms))}`;
+  return errors(rounds) === 0 ? text : `INVALID (${text})`;
+}
+
+function readRatio(result: ScaleResult): string {
+  if (errors(result.smallReads) > 0 || errors(result.largeReads) > 0) return "INVALID";
+  const ratio =
+    median(result.largeReads, (run) => run.requestsPerSecond) /
+    median(result.smallReads, (run) => run.requestsPerSecond);
+  return `${ratio.toFixed(2)}× ${verdict(ratio >= TARGETS.readRatio)}`;
+}
+
+function removed(result: ScaleResult): string {
+  const { sweep } = result;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const all = sweep.removed === sweep.expiring;
+  const gone = all
+    ? `${count(sweep.removed)} in ${seconds(sweep.windowMs)}`
+    : `${count(sweep.removed)} of ${count(sweep.expiring)} after ${seconds(sweep.windowMs)}`;
+  const mostly = all || sweep.mostlyGoneMs === undefined ? "" : ` (99 % in ${seconds(sweep.mostlyGoneMs)})`;
+  const server =
+    sweep.server === undefined
+      ? ""
+      : `; server: ${count(sweep.server.expired)} in ${ms(sweep.server.sweepSeconds * 1000)} over ${sweep.server.sweeps} sweeps`;
+  return `${gone}${mostly}${server}`;
+}
+
+function stall(result: ScaleResult): string {
+  const { stall: probe, caveat } = result.sweep;
+  const text = `${ms(probe.duringP99Ms)} · ${ms(probe.duringMaxMs)} ${verdict(probe.duringMaxMs <= TARGETS.stallMs)}`;
+  return caveat === undefined && probe.errors === 0 ? text : `INVALID (${text})`;
+}
+
+function errors(rounds: readonly RunResult[]): number {
+  return rounds.reduce((sum, run) => sum + run.errors, 0);
+}
+
+function median(rounds: readonly RunResult[], pick: (run: RunResult) => number): number {
+  const values = rounds.map(pick).sort((a, b) => a - b);
+  if (values.length === 0) return Number.NaN;
+  const middle = Math.floor(values.length / 2);
+  return values.length % 2 === 1
+    ? (values[middle] as number)
+    : ((values[middle - 1] as number) + (values[middle] as number)) / 2;
+}
+
+function verdict(met: boolean): string {
+  return met ? "(met)" : "(missed)";
+}
+
+function ms(value: number): string {
+  return Number.isNaN(value) ? "–" : `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+}
+
+function count(value: number): string {
+  return Math.round(value).toLocaleString("en-GB");
+}
+
+/** The whole Markdown report: how it was measured, the table, what each line means, and what went wrong. */
+export function scaleMarkdown(meta: ScaleMeta, results: readonly ScaleResult[]): string {
+  const problems = results.flatMap((result) => {
+    const lines: string[] = [];
+    const firstRead = [...result.smallReads, ...result.largeReads].find((run) => run.firstError)?.firstError;
+    if (firstRead !== undefined) lines.push(`- ${result.store} W1R: ${firstRead}`);
+    if (result.sweep.stall.firstError !== undefined) {
+      lines.push(`- ${result.store} probe: ${result.sweep.stall.firstError}`);
+    }
+    if (result.sweep.caveat !== undefined) lines.push(`- ${result.store} sweep: ${result.sweep.caveat}`);
+    return lines;
+  });
+  return [
+    `# sessionql scale bench, ${meta.date}`,
+    "",
+    `- node ${meta.node}; CPU: ${meta.cpu} (${meta.cores} cores)`,
+    `- pinning: ${meta.pinning}`,
+    `- load average at the start: ${meta.loadAverage.map((load) => load.toFixed(2)).join(", ")}`,
+    `- sessions of ${meta.sessionBytes} bytes of data (5 keys), saved through the store adapter as the server saves them`,
+    "- bytes per session: SQLite = growth of page_count × page_size after a WAL checkpoint; Redis = growth of " +
+      "INFO used_memory; both divided by N",
+    `- W1R: W1 rotating over ${meta.poolSize} cookies of sessions drawn at random from the store, ` +
+      `${meta.connections} connections, ${meta.durationSeconds} s runs after a ${meta.warmupSeconds} s warm-up, ` +
+      `median of ${meta.rounds} round(s) alternating between the two servers`,
+    `- sweep: expired sessions added beside the N live ones; the server sweeps every ${meta.sweepIntervalSeconds} s ` +
+      "(Redis expires them itself); the probe reads throughout, " +
+      `${meta.probe}; "during" is every probe request in flight while the sessions were going`,
+    "",
+    scaleTable(results),
+    "",
+    ...(problems.length > 0 ? ["Wrong answers, errors and caveats:", "", ...problems, ""] : []),
+  ].join("\n");
+}
+
+/** Writes `scale-<stamp>.json`, `scale-<stamp>.md` and `scale-latest.md` into `dir`; returns the paths. */
+export function writeScaleReport(dir: string, meta: ScaleMeta, results: readonly ScaleResult[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  const stamp = meta.date.replace(/[:.]/g, "-");
+  const markdown = scaleMarkdown(meta, results);
+  const paths = [
+    join(dir, `scale-${stamp}.json`),
+    join(dir, `scale-${stamp}.md`),
+    join(dir, "scale-latest.md"),
+  ];
+  writeFileSync(paths[0] as string, `${JSON.stringify({ meta, results }, null, 2)}\n`);
+  writeFileSync(paths[1] as string, markdown);
+  writeFileSync(paths[2] as string, markdown);
+  return paths;
+}

@@ -1,0 +1,312 @@
+/**
+ * The scale of the stores: fills SQLite and Redis with N sessions (default 1,000,000) through the store adapter,
+ * reports bytes per ~1 KB session, W1 spread over random sessions (W1R) at N against the same at 1 k, and how
+ * long removing 100,000 expired sessions takes beside the N live ones and the longest request it stalls. Servers
+ * run pinned to core 0 as in `npm run bench`; every answer is checked. Writes bench/results/scale-*.{json,md}.
+ */
+import { randomBytes } from "node:crypto";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { CookieSigner } from "../src/http/cookie";
+import { envelope } from "../src/stores/keyv-store";
+import { cpuModel, type Pinning, pinLoader } from "./cpu";
+import { type RunResult, runLoad } from "./load";
+import { type ScaleMeta, type ScaleResult, scaleTable, writeScaleReport } from "./scale-report";
+import {
+  fillInChunks,
+  openScaleStore,
+  SCALE_STORE_NAMES,
+  type ScaleStore,
+  type ScaleStoreName,
+} from "./scale-stores";
+import { measureSweep, PROBE, SWEEP_INTERVAL_SECONDS } from "./scale-sweep";
+import { type RunningServer, startServer } from "./servers";
+import { COOKIE_NAME, type Fixtures, SESSION_DATA } from "./workloads";
+
+const USAGE = `usage: node -r @swc-node/register bench/scale.ts [options]
+  --sessions <n>     live sessions in the big store (default 1000000)
+  --stores <list>    ${SCALE_STORE_NAMES.join(",")} (default both)
+  --duration <s>     seconds per measured W1R run (default 4)
+  --warmup <s>       seconds of W1R warm-up per server, not measured (default 1)
+  --rounds <n>       W1R runs per server; the table shows the median (default 3)
+  --connections <n>  W1R connections (default 32)
+  --pool <n>         random sessions W1R and the probe rotate over (default 1000)
+  --expiring <n>     expired sessions the sweep removes (default 100000)
+  --server <file>    the sessionql build to run (default dist/main.js)
+  --out <dir>        where the reports go (default bench/results)`;
+
+/** The store W1R at scale is compared with holds this many sessions ("W1 at 1 k"). */
+const SMALL_SESSIONS = 1000;
+/** The server's default SESSION_COOKIE_AGE, so live sessions outlast the run as real ones would. */
+const LIVE_AGE_MS = 1_209_600 * 1000;
+
+interface Options {
+  sessions: number;
+  stores: ScaleStoreName[];
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  connections: number;
+  poolSize: number;
+  expiring: number;
+  entry: string | undefined;
+  outDir: string;
+}
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sessions: { type: "string", default: "1000000" },
+      stores: { type: "string", default: SCALE_STORE_NAMES.join(",") },
+      duration: { type: "string", default: "4" },
+      warmup: { type: "string", default: "1" },
+      rounds: { type: "string", default: "3" },
+      connections: { type: "string", default: "32" },
+      pool: { type: "string", default: "1000" },
+      expiring: { type: "string", default: "100000" },
+      server: { type: "string" },
+      out: { type: "string", default: join(__dirname, "results") },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const poolSize = Math.round(positive("pool", values.pool, 1));
+  if (poolSize > SMALL_SESSIONS) fail(`--pool must be at most ${SMALL_SESSIONS}, got ${poolSize}`);
+  const sessions = Math.round(positive("sessions", values.sessions, SMALL_SESSIONS));
+  const stores = values.stores.split(",").map((item) => item.trim());
+  const unknown = stores.filter((item) => !(SCALE_STORE_NAMES as readonly string[]).includes(item));
+  if (unknown.length > 0) fail(`--stores: unknown ${unknown.join(", ")}; choose from ${SCALE_STORE_NAMES}`);
+  return {
+    sessions,
+    stores: SCALE_STORE_NAMES.filter((name) => stores.includes(name)),
+    durationSeconds: positive("duration", values.duration, 0.5),
+    warmupSeconds: positive("warmup", values.warmup, 0),
+    rounds: Math.round(positive("rounds", values.rounds, 1)),
+    connections: Math.round(positive("connections", values.connections, 1)),
+    poolSize,
+    expiring: Math.round(positive("expiring", values.expiring, 1)),
+    entry: values.server,
+    outDir: values.out,
+  };
+}
+
+function positive(name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min) fail(`--${name} must be a number ≥ ${min}, got "${text}"`);
+  return value;
+}
+
+function fail(message: string): never {
+  console.error(`bench:scale: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+/** What every store's part of the run shares. */
+interface Run {
+  options: Options;
+  pinning: Pinning;
+  secret: string;
+  signer: CookieSigner;
+}
+
+/** Fills a small and a big store, compares W1R on them, then sweeps beside the big one's live sessions. */
+async function scaleStore(name: ScaleStoreName, run: Run): Promise<ScaleResult> {
+  const { options } = run;
+  const small = await openScaleStore(name);
+  const large = await openScaleStore(name).catch(async (error: unknown) => {
+    await small.close();
+    throw error;
+  });
+  const servers: RunningServer[] = [];
+  const start = async (store: ScaleStore) => {
+    servers.push(await startOn(store, run));
+    return servers.at(-1) as RunningServer;
+  };
+  try {
+    const loaded = await loadStores(small, large, options);
+    const smallServer = await start(small);
+    const largeServer = await start(large);
+    const largeFixtures = fixtures(loaded.largeKeys, run.signer);
+    const [smallReads, largeReads] = await compareReads(
+      name,
+      [
+        {
+          server: smallServer,
+          fixtures: fixtures(loaded.smallKeys, run.signer),
+          label: `at ${SMALL_SESSIONS}`,
+        },
+        { server: largeServer, fixtures: largeFixtures, label: `at ${options.sessions}` },
+      ],
+      [...small.pids(), ...large.pids()],
+      options,
+    );
+    await smallServer.stop();
+    servers.splice(servers.indexOf(smallServer), 1);
+
+    const rate = options.sessions / loaded.loadSeconds;
+    const sweep = await measureSweep(large, largeServer, largeFixtures.poolCookies, rate, options.expiring);
+    return {
+      store: name,
+      sessions: options.sessions,
+      loadSeconds: loaded.loadSeconds,
+      storedValueBytes: loaded.storedValueBytes,
+      bytesPerSession: loaded.bytesPerSession,
+      smallSessions: SMALL_SESSIONS,
+      smallReads,
+      largeReads,
+      sweep,
+    };
+  } finally {
+    for (const server of servers) {
+      await server
+        .stop()
+        .catch((error: unknown) => console.error(`bench:scale: ${(error as Error).message}`));
+    }
+    await small.close();
+    await large.close();
+  }
+}
+
+/** A sessionql server on the store, pinned like every bench server, sweeping as often as it allows. */
+function startOn(store: ScaleStore, run: Run): Promise<RunningServer> {
+  return startServer("sessionql", {
+    storeUrl: store.url,
+    secret: run.secret,
+    pinning: run.pinning,
+    entry: run.options.entry,
+    env: { SESSION_SWEEP_INTERVAL: String(SWEEP_INTERVAL_SECONDS) },
+  });
+}
+
+/** What filling the two stores gave: the pools' session keys, and the big store's numbers. */
+interface Loaded {
+  smallKeys: string[];
+  largeKeys: string[];
+  loadSeconds: number;
+  storedValueBytes: number;
+  bytesPerSession: number;
+}
+
+/** Fills the small store with 1 k live sessions and the big one with N, measuring the big one's growth. */
+async function loadStores(small: ScaleStore, large: ScaleStore, options: Options): Promise<Loaded> {
+  const emptyBytes = await large.bytesUsed();
+  const liveUntil = Date.now() + LIVE_AGE_MS;
+  const smallKeep = new Set(randomIndices(options.poolSize, SMALL_SESSIONS));
+  const smallKeys = await small.fill(SMALL_SESSIONS, liveUntil, smallKeep);
+  const loadStarted = performance.now();
+  const keep = new Set(randomIndices(options.poolSize, options.sessions));
+  const largeKeys = await fillInChunks(large, options.sessions, liveUntil, keep);
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const bytesPerSession = ((await large.bytesUsed()) - emptyBytes) / options.sessions;
+  const storedValueBytes = envelope({ data: SESSION_DATA, expiresAtMs: liveUntil, version: 1 }).length;
+  console.log(
+    `${large.name}: ${options.sessions} sessions loaded in ${loadSeconds.toFixed(1)} s ` +
+      `(${Math.round(options.sessions / loadSeconds)}/s); ${bytesPerSession.toFixed(0)} bytes per session, ` +
+      `${storedValueBytes} bytes of JSON stored per session`,
+  );
+  return { smallKeys, largeKeys, loadSeconds, storedValueBytes, bytesPerSession };
+}
+
+/** `count` distinct numbers drawn at random from 0 … `of` - 1. */
+function randomIndices(count: number, of: number): number[] {
+  const chosen = new Set<number>();
+  while (chosen.size < Math.min(count, of)) chosen.add(Math.floor(Math.random() * of));
+  return [...chosen];
+}
+
+function fixtures(sessionKeys: readonly string[], signer: CookieSigner): Fixtures {
+  const poolCookies = sessionKeys.map((sessionKey) => `${COOKIE_NAME}=${signer.sign(sessionKey)}`);
+  return { readerCookie: poolCookies[0] as string, poolCookies };
+}
+
+interface ReadTarget {
+  server: RunningServer;
+  fixtures: Fixtures;
+  label: string;
+}
+
+/** W1R on both servers: a warm-up each, then rounds alternating the order so drift hits both alike. */
+async function compareReads(
+  store: string,
+  targets: [ReadTarget, ReadTarget],
+  storePids: readonly number[],
+  options: Options,
+): Promise<[RunResult[], RunResult[]]> {
+  const run = (target: ReadTarget, durationSeconds: number) =>
+    runLoad(target.server, {
+      workload: "W1R",
+      fixtures: target.fixtures,
+      connections: options.connections,
+      durationSeconds,
+      companionPids: [
+        ...targets.filter((other) => other !== target).map((other) => other.server.pid),
+        ...storePids,
+      ],
+    });
+  if (options.warmupSeconds > 0) {
+    for (const target of targets) {
+      const result = await run(target, options.warmupSeconds);
+      if (result.errors > 0)
+        console.log(`${store} W1R ${target.label} warm-up: ${result.errors} errors: ${result.firstError}`);
+    }
+  }
+  const rounds = new Map<ReadTarget, RunResult[]>(targets.map((target) => [target, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) {
+      const result = await run(target, options.durationSeconds);
+      rounds.get(target)?.push(result);
+      console.log(
+        `${store.padEnd(6)} W1R ${target.label.padEnd(11)} round ${round + 1}/${options.rounds}: ` +
+          `${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms ` +
+          `p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  ` +
+          `cpu server ${(result.serverCpu * 100).toFixed(0)}% loader ${(result.loaderCpu * 100).toFixed(0)}% ` +
+          `others ${(result.others * 100).toFixed(0)}%`,
+      );
+    }
+  }
+  return [rounds.get(targets[0]) ?? [], rounds.get(targets[1]) ?? []];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const options = readOptions(process.argv.slice(2));
+  const loadAverage = loadavg();
+  const pinning = pinLoader();
+  console.log(`pinning: ${pinning.description}`);
+  console.log(`load average: ${loadAverage.map((load) => load.toFixed(2)).join(", ")}`);
+  const secret = randomBytes(24).toString("base64url");
+  const run: Run = { options, pinning, secret, signer: new CookieSigner([secret]) };
+  const results: ScaleResult[] = [];
+  for (const store of options.stores) results.push(await scaleStore(store, run));
+
+  const meta: ScaleMeta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpuModel(),
+    cores: cpus().length,
+    pinning: pinning.description,
+    loadAverage,
+    connections: options.connections,
+    durationSeconds: options.durationSeconds,
+    warmupSeconds: options.warmupSeconds,
+    rounds: options.rounds,
+    poolSize: options.poolSize,
+    sessionBytes: JSON.stringify(SESSION_DATA).length,
+    probe: `${PROBE.connections} connections each sending one W1R read every ${PROBE.periodMs} ms`,
+    sweepIntervalSeconds: SWEEP_INTERVAL_SECONDS,
+  };
+  console.log(`\n${scaleTable(results)}\n`);
+  for (const path of writeScaleReport(options.outDir, meta, results)) console.log(`wrote ${path}`);
+  console.log(`bench:scale took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:scale failed: ${(error as Error).stack ?? error}`);
+  process.exit(1);
+});
