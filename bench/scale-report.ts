@@ -179,6 +179,9 @@ export function scaleMarkdown(meta: ScaleMeta, results: readonly ScaleResult[]):
     `- sweep: expired sessions added beside the N live ones; the server sweeps every ${meta.sweepIntervalSeconds} s ` +
       "(Redis expires them itself); the probe reads throughout, " +
       `${meta.probe}; "during" is every probe request in flight while the sessions were going`,
+    "- expired sessions removed: SQLite as the server's /metrics counts them (its clearExpired time over the " +
+      "probe, no-op sweeps included); Redis by DBSIZE, watched until all had gone or for 30 s after they " +
+      "expired (reads never see an expired session either way)",
     "",
     scaleTable(results),
     "",
