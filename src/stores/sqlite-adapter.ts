@@ -50,6 +50,10 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
       this.db.pragma("synchronous = NORMAL");
       // Several processes may share the file; wait for their write locks instead of failing with SQLITE_BUSY.
       this.db.pragma("busy_timeout = 5000");
+      // A 64 MiB page cache (the default is 2 MB) keeps the upper levels of both B-trees of a million-session
+      // table in memory: at 1 M sessions it lifted W1 from 0.89× to 0.95× its 1 k figure (`npm run bench:scale`).
+      // It is an upper bound, filled only as pages are read.
+      this.db.pragma("cache_size = -65536");
       this.db.exec(
         `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER);
          CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (expires);`,
