@@ -73,6 +73,9 @@ const HEADER = [
   "p50 ms",
   "p99 ms",
   "ratio",
+  "Apollo floor req/s",
+  "floor ÷ baseline",
+  "sessionql ÷ floor",
   "errors sq / base",
   "server CPU sq / base",
   "loader CPU sq / base",
@@ -90,15 +93,16 @@ export function resultsTable(cells: readonly Cell[]): string {
       summarise(cells.find((c) => c.store === store && c.workload === workload && c.kind === kind));
     const sq = find("sessionql");
     const base = find("baseline");
-    const valid = (s: Summary | undefined): s is Summary => s !== undefined && s.errors === 0;
-    const ratio =
-      valid(sq) && valid(base) ? `${(sq.requestsPerSecond / base.requestsPerSecond).toFixed(2)}×` : "INVALID";
+    const floor = find("apollo-floor");
     rows.push([
       store,
       workload,
       ...numbers(sq),
       ...numbers(base),
-      ratio,
+      ratio(sq, base),
+      floor === undefined ? "–" : (numbers(floor)[0] as string),
+      floor === undefined ? "–" : ratio(floor, base),
+      floor === undefined ? "–" : ratio(sq, floor),
       `${sq?.errors ?? "–"} / ${base?.errors ?? "–"}`,
       `${percent(sq?.serverCpu)} / ${percent(base?.serverCpu)}`,
       `${percent(sq?.loaderCpu)} / ${percent(base?.loaderCpu)}`,
@@ -106,6 +110,12 @@ export function resultsTable(cells: readonly Cell[]): string {
     ]);
   }
   return markdownTable(HEADER, rows);
+}
+
+/** `a`'s rate over `b`'s, or INVALID when either had an error or a wrong answer. */
+function ratio(a: Summary | undefined, b: Summary | undefined): string {
+  const valid = (s: Summary | undefined): s is Summary => s !== undefined && s.errors === 0;
+  return valid(a) && valid(b) ? `${(a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}×` : "INVALID";
 }
 
 function numbers(summary: Summary | undefined): string[] {
@@ -151,7 +161,10 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
       `median of ${meta.rounds} round(s), errors summed over them; ${meta.poolSize} pooled sessions of ` +
       `${meta.sessionBytes} bytes (5 keys)`,
     `- sessions prepared: ${meta.preparation}`,
-    "- ratio = sessionql req/s ÷ baseline req/s; CPU = share of one core used by the process during the run; " +
+    "- ratio = sessionql req/s ÷ baseline req/s; Apollo floor = Apollo Server on fastify configured as sessionql " +
+      "configures it, answering from constants with no session layer or store (bench/apollo-floor.ts): the most " +
+      "a server built on them can do here, so floor ÷ baseline is what Apollo Server and fastify leave and " +
+      "sessionql ÷ floor what the session layer costs on top; CPU = share of one core used by the process during the run; " +
       "others = CPU taken meanwhile by processes the bench did not start, in % of one core (above a few %, " +
       "the machine was shared and the run is skewed)",
     "",

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: sessionql (dist/main.js) against bench/baseline.ts, a bare node:http server doing the same
- * store work, on each store and workload. Both servers run pinned to core 0 and this process, the autocannon load
+ * store work, on each store and workload; on the memory store also against bench/apollo-floor.ts, Apollo Server
+ * on fastify answering from constants. Both servers run pinned to core 0 and this process, the autocannon load
  * generator, on core 1; every response is checked, and a cell with any error or wrong answer reads INVALID.
  * Prints one line per run, then the table, and writes bench/results/<timestamp>.{json,md} and latest.md.
  */
@@ -24,6 +25,7 @@ const USAGE = `usage: npm run bench -- [options]
   --workloads <list>   ${WORKLOAD_IDS.join(",")} (default all)
   --connections <n>    concurrent connections (default 32)
   --sessions <n>       sessions W2 and W4 rotate over (default 1000)
+  --no-floor           leave out the Apollo floor (run on the memory store otherwise)
   --cpu-prof-dir <dir> run sessionql under --cpu-prof and write its profiles there
   --out <dir>          where the reports go (default bench/results)`;
 
@@ -35,6 +37,7 @@ interface Options {
   workloads: WorkloadId[];
   connections: number;
   poolSize: number;
+  floor: boolean;
   cpuProfileDir: string | undefined;
   outDir: string;
 }
@@ -50,6 +53,7 @@ function readOptions(argv: string[]): Options {
       workloads: { type: "string", default: WORKLOAD_IDS.join(",") },
       connections: { type: "string", default: "32" },
       sessions: { type: "string", default: "1000" },
+      "no-floor": { type: "boolean", default: false },
       "cpu-prof-dir": { type: "string" },
       out: { type: "string", default: join(__dirname, "results") },
       help: { type: "boolean", default: false },
@@ -67,6 +71,7 @@ function readOptions(argv: string[]): Options {
     workloads: listOf("workloads", values.workloads.toUpperCase(), WORKLOAD_IDS),
     connections: Math.round(positive("connections", values.connections, 1)),
     poolSize: Math.round(positive("sessions", values.sessions, 1)),
+    floor: !values["no-floor"],
     cpuProfileDir: values["cpu-prof-dir"],
     outDir: values.out,
   };
@@ -109,7 +114,10 @@ async function benchStore(
   const started: RunningServer[] = [];
   try {
     const targets: Target[] = [];
-    for (const kind of SERVER_KINDS) {
+    // The floor keeps no sessions, so one store's row is enough for it.
+    const kinds =
+      store === "memory" && options.floor ? [...SERVER_KINDS, "apollo-floor" as const] : SERVER_KINDS;
+    for (const kind of kinds) {
       const cpuProfileDir = kind === "sessionql" ? options.cpuProfileDir : undefined;
       const server = await startServer(kind, {
         storeUrl: opened.urlFor(kind),
@@ -188,7 +196,7 @@ function progressLine(
   result: RunResult,
 ): string {
   return [
-    `${store.padEnd(6)} ${workload} ${server.kind.padEnd(9)} round ${round + 1}/${rounds}:`,
+    `${store.padEnd(6)} ${workload} ${server.kind.padEnd(12)} round ${round + 1}/${rounds}:`,
     `${result.requestsPerSecond.toFixed(0).padStart(6)} req/s`,
     `p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms`,
     `errors ${result.errors}`,
@@ -223,7 +231,7 @@ async function main(): Promise<void> {
     sessionBytes: JSON.stringify(SESSION_DATA).length,
     preparation:
       "sessionql through GraphQL (updateSession without a cookie), the baseline through its /seed route " +
-      "(store.save and a cookie signed with the same secret)",
+      "(store.save and a cookie signed with the same secret); the Apollo floor keeps none",
   };
   console.log(`\n${resultsTable(cells)}\n`);
   for (const path of writeReport(options.outDir, meta, cells)) console.log(`wrote ${path}`);

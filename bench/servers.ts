@@ -3,9 +3,17 @@ import { join } from "node:path";
 import { freePort } from "../test/helpers/free-port";
 import { onServerCore, type Pinning } from "./cpu";
 
-/** The two servers the bench compares. */
-export type ServerKind = "sessionql" | "baseline";
+/**
+ * The servers the bench compares: sessionql, the bare baseline, and the Apollo floor (Apollo Server on fastify
+ * answering from constants: what any server built on them could do at most), which needs no store.
+ */
+export type ServerKind = "sessionql" | "baseline" | "apollo-floor";
 export const SERVER_KINDS: readonly ServerKind[] = ["sessionql", "baseline"];
+
+const SCRIPTS: Record<Exclude<ServerKind, "sessionql">, string> = {
+  baseline: "bench/baseline.ts",
+  "apollo-floor": "bench/apollo-floor.ts",
+};
 
 /** A server process the bench started; `stop` ends it by its pid. */
 export interface RunningServer {
@@ -42,7 +50,7 @@ export async function startServer(kind: ServerKind, options: ServerOptions): Pro
   const nodeArgs =
     kind === "sessionql"
       ? [...profile, options.entry ?? join(ROOT, "dist/main.js")]
-      : ["-r", "@swc-node/register", join(ROOT, "bench/baseline.ts")];
+      : ["-r", "@swc-node/register", join(ROOT, SCRIPTS[kind])];
   const [command, args] = onServerCore(options.pinning, process.execPath, nodeArgs);
   const child = spawn(command, args, {
     cwd: ROOT,
