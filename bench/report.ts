@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult } from "./load";
+import type { RunMeta } from "./run-meta";
 import type { ServerKind } from "./servers";
 import { WORKLOAD_TITLES, type WorkloadId } from "./workloads";
 
@@ -13,20 +14,7 @@ export interface Cell {
 }
 
 /** What the report says about the whole run besides the numbers. */
-export interface ReportMeta {
-  date: string;
-  node: string;
-  cpu: string;
-  cores: number;
-  pinning: string;
-  /** The 1, 5 and 15 minute load averages when the bench started. */
-  loadAverage: number[];
-  connections: number;
-  durationSeconds: number;
-  warmupSeconds: number;
-  rounds: number;
-  poolSize: number;
-  sessionBytes: number;
+export interface ReportMeta extends RunMeta {
   preparation: string;
 }
 

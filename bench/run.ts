@@ -6,16 +6,16 @@
  * Prints one line per run, then the table, and writes bench/results/<timestamp>.{json,md} and latest.md.
  */
 import { randomBytes } from "node:crypto";
-import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { cpuModel, type Pinning, pinLoader } from "./cpu";
+import { type Pinning } from "./cpu";
 import { type RunResult, runLoad } from "./load";
 import { type Cell, type ReportMeta, resultsTable, writeReport } from "./report";
+import { beginRun, runMeta } from "./run-meta";
 import { seedSessions } from "./seed";
 import { type RunningServer, SERVER_KINDS, startServer } from "./servers";
 import { openBenchStore, STORE_NAMES, type StoreName } from "./stores";
-import { type Fixtures, SESSION_DATA, WORKLOAD_IDS, type WorkloadId } from "./workloads";
+import { type Fixtures, WORKLOAD_IDS, type WorkloadId } from "./workloads";
 
 const USAGE = `usage: npm run bench -- [options]
   --duration <s>       seconds per measured run (default 4)
@@ -208,27 +208,14 @@ function progressLine(
 async function main(): Promise<void> {
   const started = performance.now();
   const options = readOptions(process.argv.slice(2));
-  const loadAverage = loadavg();
-  const pinning = pinLoader();
-  console.log(`pinning: ${pinning.description}`);
-  console.log(`load average: ${loadAverage.map((load) => load.toFixed(2)).join(", ")}`);
+  const start = beginRun();
+  const { pinning } = start;
   const secret = randomBytes(24).toString("base64url");
   const cells: Cell[] = [];
   for (const store of options.stores) cells.push(...(await benchStore(store, options, pinning, secret)));
 
   const meta: ReportMeta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: cpuModel(),
-    cores: cpus().length,
-    pinning: pinning.description,
-    loadAverage,
-    connections: options.connections,
-    durationSeconds: options.durationSeconds,
-    warmupSeconds: options.warmupSeconds,
-    rounds: options.rounds,
-    poolSize: options.poolSize,
-    sessionBytes: JSON.stringify(SESSION_DATA).length,
+    ...runMeta(start, options),
     preparation:
       "sessionql through GraphQL (updateSession without a cookie), the baseline through its /seed route " +
       "(store.save and a cookie signed with the same secret); the Apollo floor keeps none",

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult } from "./load";
 import { markdownTable } from "./report";
+import type { RunMeta } from "./run-meta";
 import type { StallSummary, SweepCounters } from "./scale-probe";
 import type { ScaleStoreName } from "./scale-stores";
 
@@ -40,19 +41,7 @@ export interface SweepResult {
 }
 
 /** How the run was made, for the report's header. */
-export interface ScaleMeta {
-  date: string;
-  node: string;
-  cpu: string;
-  cores: number;
-  pinning: string;
-  loadAverage: number[];
-  connections: number;
-  durationSeconds: number;
-  warmupSeconds: number;
-  rounds: number;
-  poolSize: number;
-  sessionBytes: number;
+export interface ScaleMeta extends RunMeta {
   probe: string;
   sweepIntervalSeconds: number;
 }

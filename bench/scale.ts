@@ -5,13 +5,13 @@
  * run pinned to core 0 as in `npm run bench`; every answer is checked. Writes bench/results/scale-*.{json,md}.
  */
 import { randomBytes } from "node:crypto";
-import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CookieSigner } from "../src/http/cookie";
 import { envelope } from "../src/stores/keyv-store";
-import { cpuModel, type Pinning, pinLoader } from "./cpu";
+import { type Pinning } from "./cpu";
 import { type RunResult, runLoad } from "./load";
+import { beginRun, runMeta } from "./run-meta";
 import { type ScaleMeta, type ScaleResult, scaleTable, writeScaleReport } from "./scale-report";
 import {
   fillInChunks,
@@ -276,28 +276,15 @@ async function compareReads(
 async function main(): Promise<void> {
   const started = performance.now();
   const options = readOptions(process.argv.slice(2));
-  const loadAverage = loadavg();
-  const pinning = pinLoader();
-  console.log(`pinning: ${pinning.description}`);
-  console.log(`load average: ${loadAverage.map((load) => load.toFixed(2)).join(", ")}`);
+  const start = beginRun();
+  const { pinning } = start;
   const secret = randomBytes(24).toString("base64url");
   const run: Run = { options, pinning, secret, signer: new CookieSigner([secret]) };
   const results: ScaleResult[] = [];
   for (const store of options.stores) results.push(await scaleStore(store, run));
 
   const meta: ScaleMeta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: cpuModel(),
-    cores: cpus().length,
-    pinning: pinning.description,
-    loadAverage,
-    connections: options.connections,
-    durationSeconds: options.durationSeconds,
-    warmupSeconds: options.warmupSeconds,
-    rounds: options.rounds,
-    poolSize: options.poolSize,
-    sessionBytes: JSON.stringify(SESSION_DATA).length,
+    ...runMeta(start, options),
     probe: `${PROBE.connections} connections each sending one W1R read every ${PROBE.periodMs} ms`,
     sweepIntervalSeconds: SWEEP_INTERVAL_SECONDS,
   };

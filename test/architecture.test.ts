@@ -69,7 +69,6 @@ const WEB_PACKAGES = [
   /^fastify$/,
   /^@fastify\//,
   /^@apollo\//,
-  /^@as-integrations\//,
   /^type-graphql$/,
   /^graphql(-scalars|-http)?$/,
   /^graphql\//,
