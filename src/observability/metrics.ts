@@ -96,7 +96,7 @@ export function createMetrics(): Metrics {
         load: timed("load", (sessionKey) => store.load(sessionKey)),
         save: timed("save", (sessionKey, record, expected) => store.save(sessionKey, record, expected)),
         delete: timed("delete", (sessionKey, expected?: number) => store.delete(sessionKey, expected)),
-        clearExpired: timed("clearExpired", () => store.clearExpired()),
+        clearExpired: timed("clearExpired", (signal?: AbortSignal) => store.clearExpired(signal)),
         ping: timed("ping", () => store.ping()),
         close: () => store.close(),
       };

@@ -19,8 +19,11 @@ export interface SessionStore {
   save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;
   /** Deletes the record; with `expected`, only while its version is still that one (false otherwise). */
   delete(sessionKey: string, expected?: number): Promise<boolean>;
-  /** Removes expired records and returns how many went. */
-  clearExpired(): Promise<number>;
+  /**
+   * Removes expired records and returns how many went. A store that removes them in steps stops early, with the
+   * count so far, once `signal` is aborted (the server is shutting down).
+   */
+  clearExpired(signal?: AbortSignal): Promise<number>;
   /** Resolves when the store answers; backs /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

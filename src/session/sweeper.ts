@@ -2,7 +2,7 @@ import type { SessionStore } from "./store";
 
 /** A running sweeper. */
 export interface Sweeper {
-  /** Stops the timer and waits for a sweep in progress. */
+  /** Stops the timer, tells a sweep in progress to stop after its current step, and waits for it. */
   stop(): Promise<void>;
 }
 
@@ -16,9 +16,10 @@ export function startSweeper(
   report: (outcome: { removed: number } | { error: unknown }) => void,
 ): Sweeper {
   let running: Promise<void> | undefined;
+  const stopping = new AbortController();
   const sweep = async () => {
     try {
-      report({ removed: await store.clearExpired() });
+      report({ removed: await store.clearExpired(stopping.signal) });
     } catch (error) {
       report({ error });
     }
@@ -32,6 +33,7 @@ export function startSweeper(
   return {
     async stop() {
       clearInterval(timer);
+      stopping.abort();
       await running;
     },
   };

@@ -37,7 +37,7 @@ export interface KeyvSessionStoreOptions {
   clock?: Clock;
   atomic?: AtomicWrites;
   /** Removes expired records; without it the sweep walks Keyv's iterator, when the adapter has one. */
-  clearExpired?: () => Promise<number>;
+  clearExpired?: (signal?: AbortSignal) => Promise<number>;
   /** Resolves once the adapter can take commands; awaited before each operation (connects on first use). */
   ready?: () => Promise<void>;
 }
@@ -77,13 +77,14 @@ export class KeyvSessionStore implements SessionStore {
     });
   }
 
-  clearExpired(): Promise<number> {
+  clearExpired(signal?: AbortSignal): Promise<number> {
     return this.run(async () => {
-      if (this.options.clearExpired) return this.options.clearExpired();
+      if (this.options.clearExpired) return this.options.clearExpired(signal);
       if (!this.keyv.iterator) return 0;
       let removed = 0;
       const now = this.clock.now();
       for await (const [sessionKey, record] of this.keyv.iterator(this.keyv.namespace)) {
+        if (signal?.aborted) break;
         if ((record as SessionRecord).expiresAtMs <= now && (await this.keyv.delete(sessionKey))) removed++;
       }
       return removed;

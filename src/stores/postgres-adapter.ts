@@ -119,8 +119,11 @@ export class PostgresKeyvAdapter extends EventEmitter implements KeyvStoreAdapte
     }
   }
 
-  /** Purges expired rows in batches of `batchSize`, returning how many went; reads already hide them. */
-  async deleteExpired(batchSize = 1000): Promise<number> {
+  /**
+   * Purges expired rows in batches of `batchSize`, returning how many went; reads already hide them. Aborting
+   * `signal` ends the purge after the current batch.
+   */
+  async deleteExpired(batchSize = 1000, signal?: AbortSignal): Promise<number> {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError("batchSize must be a positive integer");
     }
@@ -131,7 +134,7 @@ export class PostgresKeyvAdapter extends EventEmitter implements KeyvStoreAdapte
     for (;;) {
       const deleted = (await this.query("deleteExpired", [cutoff, batchSize])).rowCount ?? 0;
       removed += deleted;
-      if (deleted < batchSize) return removed;
+      if (deleted < batchSize || signal?.aborted) return removed;
     }
   }
 

@@ -53,5 +53,10 @@ export function createPostgresStore(
       return (await adapter.query("deleteVersion", [namespacedKey(sessionKey), expected])).rowCount === 1;
     },
   };
-  return new KeyvSessionStore({ keyv, clock, atomic, clearExpired: () => adapter.deleteExpired() });
+  return new KeyvSessionStore({
+    keyv,
+    clock,
+    atomic,
+    clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
+  });
 }

@@ -170,9 +170,10 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
 
   /**
    * Purges expired rows in batches of `batchSize`, returning how many were removed; reads already hide them, so
-   * this only reclaims space. Other work runs between batches, and closing the database ends the purge.
+   * this only reclaims space. Other work runs between batches, and closing the database or aborting `signal`
+   * ends the purge after the current batch.
    */
-  async deleteExpired(batchSize = SWEEP_BATCH): Promise<number> {
+  async deleteExpired(batchSize = SWEEP_BATCH, signal?: AbortSignal): Promise<number> {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new RangeError("batchSize must be a positive integer");
     // One cutoff for the whole run, so rows expiring meanwhile cannot keep the loop going forever.
@@ -184,18 +185,18 @@ export class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter 
       if (changes < batchSize) return removed;
       // better-sqlite3 holds the event loop for each statement, so a backlog purged in one loop would stall
       // every request until its last row went; between batches, requests waiting on I/O get their turn.
-      if (!(await this.stillOpenAfterOtherWork())) return removed;
+      if (!(await this.mayGoOnAfterOtherWork(signal))) return removed;
       // A purge fills the WAL fast, and the commit that crosses wal_autocheckpoint (1000 pages) copies and
       // fsyncs all of it at once, some 20 ms; checkpointing each batch's pages on their own keeps every step
       // short. PASSIVE never waits for other connections, so it cannot block on another process either.
       this.db.pragma("wal_checkpoint(PASSIVE)");
-      if (!(await this.stillOpenAfterOtherWork())) return removed;
+      if (!(await this.mayGoOnAfterOtherWork(signal))) return removed;
     }
   }
 
-  private async stillOpenAfterOtherWork(): Promise<boolean> {
+  private async mayGoOnAfterOtherWork(signal: AbortSignal | undefined): Promise<boolean> {
     await new Promise((resolve) => setImmediate(resolve));
-    return this.db.open;
+    return this.db.open && signal?.aborted !== true;
   }
 
   async disconnect(): Promise<void> {

@@ -27,7 +27,7 @@ export function openSqliteStore(
     keyv,
     clock,
     atomic: sqliteAtomicWrites(adapter, now),
-    clearExpired: async () => adapter.deleteExpired(),
+    clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
   });
   return { store, adapter };
 }

@@ -128,6 +128,27 @@ describe("the sweeper removes expired records", () => {
     await expect(store.clearExpired()).resolves.toBe(1);
   });
 
+  test("stop() tells a sweep in progress to stop, so a long backlog does not hold the shutdown", async () => {
+    let started: () => void = () => {};
+    const sweepStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    // A store with an endless backlog: it removes nothing more once told to stop, and never finishes otherwise.
+    const endless: SessionStore = Object.assign(Object.create(createStore("memory://")) as SessionStore, {
+      clearExpired: (signal?: AbortSignal) =>
+        new Promise<number>((resolve) => {
+          started();
+          signal?.addEventListener("abort", () => resolve(7));
+        }),
+    });
+    const reports = new Reports();
+    const sweeper = startSweeper(endless, INTERVAL_MS, reports.report);
+    await sweepStarted;
+    const reported = reports.next();
+    await sweeper.stop();
+    await expect(reported).resolves.toEqual({ removed: 7 });
+  });
+
   test("stop() waits for a sweep in progress", async () => {
     const clock = new ManualClock();
     const [store] = await storeWith(clock, [1000]);

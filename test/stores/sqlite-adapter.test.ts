@@ -149,6 +149,20 @@ describe("SqliteKeyvAdapter", () => {
       expect([...seenLeft].filter((left) => left !== 0 && left !== 25)).not.toHaveLength(0);
     });
 
+    it("aborting its signal ends it after the current batch, with the count so far", async () => {
+      const adapter = open("purge-aborted");
+      await adapter.setMany(
+        Array.from({ length: 25 }, (_, i) => ({ key: `old${i}`, value: "x", ttl: 1000 })),
+      );
+      nowMs += 1000;
+
+      const stopping = new AbortController();
+      const purging = adapter.deleteExpired(10, stopping.signal);
+      stopping.abort();
+      await expect(purging).resolves.toBe(10);
+      expect(expiredLeft(adapter)).toBe(15);
+    });
+
     it("closing the database ends it with the count so far", async () => {
       const adapter = open("purge-closed");
       await adapter.setMany(
