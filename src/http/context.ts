@@ -15,8 +15,6 @@ import type { CreationLimit } from "./creation-limit";
 export interface RequestContext {
   session: Session;
   sessions: SessionService;
-  /** The Set-Cookie values this request wrote, kept for tests that run operations without HTTP. */
-  setCookies: string[];
   /** How this request carried its session, and so how the answer carries it back. */
   transport: "cookie" | "header";
   /** The request's logger: its lines carry the request id. */
@@ -35,26 +33,30 @@ export interface SessionHttpOptions {
   trustProxy: boolean;
 }
 
-/** Builds the request's context: verifies the cookie, but reads nothing from the store until asked. */
-export function createRequestContext(request: FastifyRequest, options: SessionHttpOptions): RequestContext {
+/** Builds each request's context: verifies the cookie, but reads nothing from the store until asked. */
+export function createContextFactory(
+  options: SessionHttpOptions,
+): (request: FastifyRequest) => RequestContext {
+  // Node gives header names in lower case.
   const header = options.sessionHeader?.toLowerCase();
-  // Sending the header at all, even empty, picks the header transport; then the cookie is not consulted.
-  const transport = header !== undefined && header in request.headers ? "header" : "cookie";
-  const incoming =
-    transport === "header"
-      ? readSessionHeader(request.headers[header as string], options.signer)
-      : readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
   const { creationLimit } = options;
-  return {
-    session: options.sessions.open(
-      incoming.sessionKey,
-      incoming.present,
-      creationLimit && (() => creationLimit(request.ip)),
-    ),
-    sessions: options.sessions,
-    setCookies: [],
-    transport,
-    log: request.log,
+  return (request) => {
+    // Sending the header at all, even empty, picks the header transport; then the cookie is not consulted.
+    const transport = header !== undefined && header in request.headers ? "header" : "cookie";
+    const incoming =
+      transport === "header"
+        ? readSessionHeader(request.headers[header as string], options.signer)
+        : readSessionCookie(request.headers.cookie, options.cookie.name, options.signer);
+    return {
+      session: options.sessions.open(
+        incoming.sessionKey,
+        incoming.present,
+        creationLimit && (() => creationLimit(request.ip)),
+      ),
+      sessions: options.sessions,
+      transport,
+      log: request.log,
+    };
   };
 }
 
@@ -85,7 +87,6 @@ export async function writeSessionHeaders(
   }
   const secure = options.cookie.secure || (options.trustProxy && request.protocol === "https");
   for (const setCookie of sessionSetCookies(session, options.cookie, options.signer, secure)) {
-    context.setCookies.push(setCookie);
     reply.header("set-cookie", setCookie);
   }
   addVary(reply, "Cookie");

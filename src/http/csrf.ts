@@ -8,7 +8,6 @@ const PREFLIGHT_HEADERS = ["apollo-require-preflight", "x-apollo-operation-name"
  * here, before Apollo, with the same words. Nothing runs either way; only the status differs.
  */
 export async function refuseUnpreflightedGet(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (request.method !== "GET") return;
   const contentType = request.headers["content-type"];
   if (contentType === undefined || /^application\/json\b/i.test(contentType)) return;
   if (PREFLIGHT_HEADERS.some((name) => request.headers[name])) return;

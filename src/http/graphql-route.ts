@@ -3,7 +3,7 @@ import { type ApolloServer, HeaderMap, type HTTPGraphQLRequest } from "@apollo/s
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { refuseMalformedBatch } from "./batch";
 import {
-  createRequestContext,
+  createContextFactory,
   type RequestContext,
   type SessionHttpOptions,
   writeSessionHeaders,
@@ -32,17 +32,21 @@ export function registerGraphQLRoute(
 ): void {
   const serveIde = createIdeHandler(options.path);
   const { http } = options;
+  const contextFor = createContextFactory(http);
   app.route({
     method: ["GET", "POST"],
     url: options.path,
     async handler(request, reply) {
-      // A browser opening the endpoint gets the IDE; only then do GraphQL requests go on to the checks and Apollo.
-      await serveIde(request, reply);
-      if (!reply.sent) await refuseUnpreflightedGet(request, reply);
-      if (!reply.sent && options.batching) await refuseMalformedBatch(request, reply);
+      if (request.method === "GET") {
+        // A browser opening the endpoint gets the IDE; other GETs must have been preflighted.
+        await serveIde(request, reply);
+        if (!reply.sent) await refuseUnpreflightedGet(request, reply);
+      } else if (options.batching) {
+        await refuseMalformedBatch(request, reply);
+      }
       if (reply.sent) return reply;
 
-      const context = createRequestContext(request, http);
+      const context = contextFor(request);
       const response = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: toGraphQLRequest(request),
         context: () => Promise.resolve(context),

@@ -85,7 +85,7 @@ interface RenderedPage {
 export function createIdeHandler(endpoint: string) {
   let page: Promise<RenderedPage> | undefined;
   return async function serveIde(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (request.method !== "GET" || !wantsHtml(request.headers.accept)) return;
+    if (!wantsHtml(request.headers.accept)) return;
     page ??= renderPage(endpoint);
     const { etag, ...bodies } = await page;
     reply
