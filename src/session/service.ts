@@ -42,10 +42,6 @@ export class SessionService {
   private readonly locks = new KeyedLock();
   private readonly unsavedLockKeys = new WeakMap<Session, string>();
   private unsavedSessions = 0;
-  private readonly admissions = new WeakMap<
-    Session,
-    { admit: () => Promise<boolean>; verdict?: Promise<boolean> }
-  >();
   private readonly clock: Clock;
   private readonly storeTimeoutMs: number;
   private readonly maxAttempts: number;
@@ -65,15 +61,14 @@ export class SessionService {
     arrivedWithCookie: boolean,
     admitNewSession?: () => Promise<boolean>,
   ): Session {
-    const session = new Session(
+    return new Session(
       incomingKey,
       arrivedWithCookie,
       this.options.policy,
       this.options.limits,
       this.clock,
+      admitNewSession,
     );
-    if (admitNewSession) this.admissions.set(session, { admit: admitNewSession });
-    return session;
   }
 
   /** The non-secret handle of a stored session, or null. */
@@ -234,12 +229,9 @@ export class SessionService {
     return true;
   }
 
-  /** Asks once per request whether it may store a new session; a refusal saves nothing, now or later. */
+  /** A refusal to store a new session saves nothing, now or later in the request. */
   private async admitNew(session: Session): Promise<void> {
-    const admission = this.admissions.get(session);
-    if (admission === undefined) return;
-    admission.verdict ??= admission.admit();
-    if (!(await admission.verdict)) {
+    if (!(await session.mayStoreNew())) {
       this.report("rate-limited");
       throw new RateLimitedError();
     }

@@ -46,6 +46,7 @@ export class Session {
   expiresAtMs: number | undefined;
   private data: SessionData = emptyData();
   private expirySeconds: number | undefined;
+  private creationVerdict: Promise<boolean> | undefined;
 
   constructor(
     /** The verified, well-formed key the cookie named, if any; not yet known to be live. */
@@ -55,8 +56,17 @@ export class Session {
     private readonly policy: ExpiryPolicy,
     private readonly limits: SessionLimits,
     private readonly clock: Clock,
+    /** Asked before this request stores a brand-new session (the HTTP layer limits creation per client). */
+    private readonly admitNew?: () => Promise<boolean>,
   ) {
     this.loaded = incomingKey === undefined;
+  }
+
+  /** Whether this request may store a new session; the admission is asked at most once per request. */
+  mayStoreNew(): Promise<boolean> {
+    if (this.admitNew === undefined) return Promise.resolve(true);
+    this.creationVerdict ??= this.admitNew();
+    return this.creationVerdict;
   }
 
   /** The value under `key`, or `defaultValue` when there is none. */
