@@ -1,4 +1,4 @@
-import type { Keyv } from "keyv";
+import { Keyv, type KeyvOptions } from "keyv";
 import { StoreUnavailableError } from "../session/errors";
 import { type Clock, systemClock } from "../session/session";
 import type { SessionRecord, SessionStore } from "../session/store";
@@ -28,6 +28,25 @@ export interface AtomicWrites {
  */
 export function envelope(record: SessionRecord): string {
   return JSON.stringify({ value: record });
+}
+
+/**
+ * The Keyv instance every store we ship builds over its adapter: our namespace, plain JSON rows (the format the
+ * atomic writes and {@link envelope} share), and errors thrown, so a failing store never reads as a missing
+ * session. `extra` adds adapter-specific settings.
+ */
+export function sessionKeyv(
+  store: KeyvOptions["store"],
+  extra: Partial<KeyvOptions> = {},
+): Keyv<SessionRecord> {
+  return new Keyv<SessionRecord>({
+    store,
+    namespace: KEYV_NAMESPACE,
+    serialize: JSON.stringify,
+    deserialize: JSON.parse,
+    throwOnErrors: true,
+    ...extra,
+  });
 }
 
 /** What a store built on Keyv adds to the Keyv instance. */

@@ -1,19 +1,12 @@
-import { Keyv } from "keyv";
 import type { Clock } from "../session/session";
 import type { SessionRecord } from "../session/store";
-import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore, namespacedKey } from "./keyv-store";
+import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
 
 /** A store in this process's memory: for tests and trials; everything is gone on restart. */
 export function createMemoryStore(clock?: Clock): KeyvSessionStore {
   // The Map keeps serialised JSON, as real stores do, so no caller ever shares a live object with it.
   const map = new Map<string, string>();
-  const keyv = new Keyv<SessionRecord>({
-    store: map,
-    namespace: KEYV_NAMESPACE,
-    serialize: JSON.stringify,
-    deserialize: JSON.parse,
-    throwOnErrors: true,
-  });
+  const keyv = sessionKeyv(map);
   const now = () => (clock ?? Date).now();
   const liveRecord = (storageKey: string): SessionRecord | undefined => {
     const text = map.get(storageKey);

@@ -1,8 +1,6 @@
-import { Keyv } from "keyv";
 import { Pool } from "pg";
 import type { Clock } from "../session/session";
-import type { SessionRecord } from "../session/store";
-import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore, namespacedKey } from "./keyv-store";
+import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
 import { PostgresKeyvAdapter } from "./postgres-adapter";
 
 /** A connect that has not finished by then fails, so an unreachable database is reported instead of awaited. */
@@ -32,13 +30,7 @@ export function createPostgresStore(
   pool.on("error", () => undefined);
   const now = () => (clock ?? Date).now();
   const adapter = new PostgresKeyvAdapter({ pool, now, table: options.table });
-  const keyv = new Keyv<SessionRecord>({
-    store: adapter,
-    namespace: KEYV_NAMESPACE,
-    serialize: JSON.stringify,
-    deserialize: JSON.parse,
-    throwOnErrors: true,
-  });
+  const keyv = sessionKeyv(adapter);
   const atomic: AtomicWrites = {
     async save(sessionKey, record, expected) {
       const key = namespacedKey(sessionKey);

@@ -6,10 +6,8 @@ import {
   defineScript,
   type RedisClientOptions,
 } from "@redis/client";
-import { Keyv } from "keyv";
 import type { Clock } from "../session/session";
-import type { SessionRecord } from "../session/store";
-import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore } from "./keyv-store";
+import { type AtomicWrites, envelope, KeyvSessionStore, sessionKeyv } from "./keyv-store";
 
 /** A connect that has not finished by then fails, so an unreachable Redis is reported instead of awaited. */
 const CONNECT_TIMEOUT_MS = 1000;
@@ -92,14 +90,7 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     connectionTimeout: CONNECT_TIMEOUT_MS,
   });
   // Only the adapter prefixes keys (Keyv's prefix is off), so a session lives at `sessionql::<sessionKey>`.
-  const keyv = new Keyv<SessionRecord>({
-    store: adapter,
-    namespace: KEYV_NAMESPACE,
-    useKeyPrefix: false,
-    serialize: JSON.stringify,
-    deserialize: JSON.parse,
-    throwOnErrors: true,
-  });
+  const keyv = sessionKeyv(adapter, { useKeyPrefix: false });
   const now = () => (clock ?? Date).now();
   // The adapter connects on first use but lets concurrent first calls through before the connection (or, for a
   // cluster, the slot map) is ready, so every operation waits on one shared connect here. A failed connect

@@ -1,7 +1,5 @@
-import { Keyv } from "keyv";
 import type { Clock } from "../session/session";
-import type { SessionRecord } from "../session/store";
-import { type AtomicWrites, envelope, KEYV_NAMESPACE, KeyvSessionStore, namespacedKey } from "./keyv-store";
+import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
 import { SqliteKeyvAdapter } from "./sqlite-adapter";
 
 /** A durable store in one SQLite file (WAL mode, safe for several processes on one machine). */
@@ -16,13 +14,7 @@ export function openSqliteStore(
 ): { store: KeyvSessionStore; adapter: SqliteKeyvAdapter } {
   const now = () => (clock ?? Date).now();
   const adapter = new SqliteKeyvAdapter({ path, now });
-  const keyv = new Keyv<SessionRecord>({
-    store: adapter,
-    namespace: KEYV_NAMESPACE,
-    serialize: JSON.stringify,
-    deserialize: JSON.parse,
-    throwOnErrors: true,
-  });
+  const keyv = sessionKeyv(adapter);
   const store = new KeyvSessionStore({
     keyv,
     clock,
