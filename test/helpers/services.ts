@@ -48,6 +48,29 @@ export function describeWithService(service: Service, name: string, body: () => 
   }
 }
 
+/**
+ * Starts something (a server, a database) in a beforeAll of the enclosing describe, allowing it `timeoutMs`, and
+ * stops it in an afterAll. The getter returned gives it to the tests and hooks in between; before the start, or
+ * after a start that failed, it throws.
+ */
+export function startBeforeAll<T>(
+  start: () => Promise<T>,
+  stop: (started: T) => Promise<unknown>,
+  timeoutMs = 30_000,
+): () => T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  }, timeoutMs);
+  afterAll(async () => {
+    if (started !== undefined) await stop(started);
+  });
+  return () => {
+    if (started === undefined) throw new Error("used before its beforeAll started it, or the start failed");
+    return started;
+  };
+}
+
 // Jest collects describe blocks synchronously, so every probe here blocks; each runs once per test file.
 const known = new Map<Service, Availability>();
 

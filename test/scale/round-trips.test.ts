@@ -6,10 +6,10 @@ import { createClient } from "@redis/client";
 import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import { ManualClock } from "../helpers/clock";
-import { createThrowawayDatabase, type PostgresDatabase } from "../helpers/postgres";
-import { type RedisCluster, type RedisServer, startRedisCluster, startRedisServer } from "../helpers/redis";
+import { createThrowawayDatabase } from "../helpers/postgres";
+import { startRedisCluster, startRedisServer } from "../helpers/redis";
 import { type GraphQLClient, startTestServer, type TestServer } from "../helpers/server";
-import { describeWithService } from "../helpers/services";
+import { describeWithService, startBeforeAll } from "../helpers/services";
 
 /**
  * Measures how many times each GraphQL operation goes to the store. Store calls are counted on the
@@ -194,17 +194,11 @@ describe("store calls per operation on the embedded stores (no network)", () => 
 });
 
 describeWithService("redis", "round trips per operation on Redis", () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  }, 30_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = startBeforeAll(startRedisServer, (server) => server.stop());
 
   test("one GET per read, a GET and one script per write", async () => {
-    const counter = await redisRequestCounter([server.port]);
-    const measured = await measure(createStore(server.url), counter.count).finally(counter.close);
+    const counter = await redisRequestCounter([server().port]);
+    const measured = await measure(createStore(server().url), counter.count).finally(counter.close);
     report.redis = measured;
     expect(measured.sessionRead).toEqual({ storeCalls: 1, roundTrips: 1 });
     expect(measured.sessionSet).toEqual({ storeCalls: 2, roundTrips: 2 });
@@ -214,17 +208,11 @@ describeWithService("redis", "round trips per operation on Redis", () => {
 });
 
 describeWithService("redis-cluster", "round trips per operation on a Redis Cluster", () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = startBeforeAll(startRedisCluster, (cluster) => cluster.stop(), 60_000);
 
   test("the same as on one server: every command goes straight to the key's master", async () => {
-    const counter = await redisRequestCounter(cluster.ports);
-    const measured = await measure(createStore(cluster.url), counter.count).finally(counter.close);
+    const counter = await redisRequestCounter(cluster().ports);
+    const measured = await measure(createStore(cluster().url), counter.count).finally(counter.close);
     report["redis cluster"] = measured;
     expect(measured.sessionRead).toEqual({ storeCalls: 1, roundTrips: 1 });
     expect(measured.sessionSet).toEqual({ storeCalls: 2, roundTrips: 2 });
@@ -232,16 +220,10 @@ describeWithService("redis-cluster", "round trips per operation on a Redis Clust
 });
 
 describeWithService("postgres", "round trips per operation on PostgreSQL", () => {
-  let database: PostgresDatabase;
-  beforeAll(async () => {
-    database = await createThrowawayDatabase();
-  }, 30_000);
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = startBeforeAll(createThrowawayDatabase, (database) => database.drop());
 
   test("one SELECT per read, a SELECT and one UPDATE per write", async () => {
-    const proxy = await countingPostgresProxy(new URL(database.url));
+    const proxy = await countingPostgresProxy(new URL(database().url));
     try {
       const store = createStore(proxy.url);
       const measured = await measure(store, async () => proxy.exchanges());

@@ -2,8 +2,8 @@ import { keyvApiTests, keyvIteratorTests, keyvNamespaceTest, keyvValueTests } fr
 import Keyv from "keyv";
 import { Pool } from "pg";
 import { PostgresKeyvAdapter } from "../../src/stores/postgres-adapter";
-import { createThrowawayDatabase, type PostgresDatabase } from "../helpers/postgres";
-import { describeWithService } from "../helpers/services";
+import { createThrowawayDatabase } from "../helpers/postgres";
+import { describeWithService, startBeforeAll } from "../helpers/services";
 
 // The suite is written for vitest; see sqlite-adapter.test.ts for why this shim is enough under jest.
 type VitestApi = Parameters<typeof keyvApiTests>[0];
@@ -15,18 +15,12 @@ const vitestShim = {
 } as unknown as VitestApi;
 
 describeWithService("postgres", "PostgresKeyvAdapter", () => {
-  let database: PostgresDatabase;
-  beforeAll(async () => {
-    database = await createThrowawayDatabase();
-  }, 30_000);
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = startBeforeAll(createThrowawayDatabase, (database) => database.drop());
 
   const opened: PostgresKeyvAdapter[] = [];
   const open = (options: { table?: string; now?: () => number } = {}) => {
     const adapter = new PostgresKeyvAdapter({
-      pool: new Pool({ connectionString: database.url }),
+      pool: new Pool({ connectionString: database().url }),
       ...options,
     });
     opened.push(adapter);

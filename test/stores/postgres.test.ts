@@ -4,24 +4,18 @@ import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import { createPostgresStore } from "../../src/stores/postgres";
 import { ManualClock } from "../helpers/clock";
-import { createThrowawayDatabase, type PostgresDatabase } from "../helpers/postgres";
-import { describeWithService } from "../helpers/services";
+import { createThrowawayDatabase } from "../helpers/postgres";
+import { describeWithService, startBeforeAll } from "../helpers/services";
 import { describeSessionStore } from "./contract";
 import { describeStoresSharingOneBackend } from "./shared-backend";
 
 describeWithService("postgres", "PostgreSQL", () => {
-  let database: PostgresDatabase;
-  beforeAll(async () => {
-    database = await createThrowawayDatabase();
-  }, 30_000);
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = startBeforeAll(createThrowawayDatabase, (database) => database.drop());
 
   // A table per store, as the SQLite suite uses a file per store, so no case sees another's records.
   let tables = 0;
   describeSessionStore("postgres", (clock) =>
-    createPostgresStore(database.url, clock, { table: `contract_${++tables}` }),
+    createPostgresStore(database().url, clock, { table: `contract_${++tables}` }),
   );
 
   const opened: SessionStore[] = [];
@@ -30,7 +24,7 @@ describeWithService("postgres", "PostgreSQL", () => {
   });
 
   async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
-    const client = new Client({ connectionString: database.url });
+    const client = new Client({ connectionString: database().url });
     await client.connect();
     try {
       return (await client.query(text, values)).rows as T[];
@@ -41,7 +35,7 @@ describeWithService("postgres", "PostgreSQL", () => {
 
   test("a record is one row with its expiry and version in indexed columns", async () => {
     const clock = new ManualClock();
-    const store = createStore(database.url, clock);
+    const store = createStore(database().url, clock);
     opened.push(store);
     const sessionKey = newSessionKey();
     const record = { data: { a: 1 }, expiresAtMs: clock.now() + 600_000, version: 3 };
@@ -60,7 +54,7 @@ describeWithService("postgres", "PostgreSQL", () => {
 
   test("clearExpired deletes in bounded batches until none are left", async () => {
     const clock = new ManualClock();
-    const store = createStore(database.url, clock);
+    const store = createStore(database().url, clock);
     opened.push(store);
     await store.clearExpired();
     const expiring = 2_500;
@@ -92,5 +86,5 @@ describeWithService("postgres", "PostgreSQL", () => {
     }
   });
 
-  describeStoresSharingOneBackend("one database", (clock) => createPostgresStore(database.url, clock));
+  describeStoresSharingOneBackend("one database", (clock) => createPostgresStore(database().url, clock));
 });

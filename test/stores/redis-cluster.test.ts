@@ -3,8 +3,8 @@ import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import { clusterRootNodes, createRedisStore } from "../../src/stores/redis";
 import { ManualClock } from "../helpers/clock";
-import { type RedisCluster, startRedisCluster } from "../helpers/redis";
-import { describeWithService } from "../helpers/services";
+import { startRedisCluster } from "../helpers/redis";
+import { describeWithService, startBeforeAll } from "../helpers/services";
 import { describeSessionStore } from "./contract";
 
 describe("redis+cluster:// URLs", () => {
@@ -25,23 +25,17 @@ describe("redis+cluster:// URLs", () => {
 });
 
 describeWithService("redis-cluster", "a Redis Cluster of three masters", () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = startBeforeAll(startRedisCluster, (cluster) => cluster.stop(), 60_000);
 
-  describeSessionStore("redis cluster", (clock) => createRedisStore(cluster.url, clock), {
+  describeSessionStore("redis cluster", (clock) => createRedisStore(cluster().url, clock), {
     expiresNatively: true,
   });
 
   test("sessions written through one list of seeds read back through another", async () => {
     const clock = new ManualClock();
-    const writer: SessionStore = createStore(cluster.url, clock);
+    const writer: SessionStore = createStore(cluster().url, clock);
     const reader: SessionStore = createStore(
-      `redis+cluster://127.0.0.1:${cluster.ports[2]},127.0.0.1:${cluster.ports[1]}`,
+      `redis+cluster://127.0.0.1:${cluster().ports[2]},127.0.0.1:${cluster().ports[1]}`,
       clock,
     );
     try {

@@ -4,8 +4,8 @@ import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import { createRedisStore } from "../../src/stores/redis";
 import { ManualClock } from "../helpers/clock";
-import { type RedisServer, startRedisServer } from "../helpers/redis";
-import { describeWithService } from "../helpers/services";
+import { startRedisServer } from "../helpers/redis";
+import { describeWithService, startBeforeAll } from "../helpers/services";
 import { describeSessionStore } from "./contract";
 import { describeStoresSharingOneBackend } from "./shared-backend";
 
@@ -13,15 +13,9 @@ const rawClient = (url: string) => createClient({ url });
 type RawClient = ReturnType<typeof rawClient>;
 
 describeWithService("redis", "Redis", () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  }, 30_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = startBeforeAll(startRedisServer, (server) => server.stop());
 
-  describeSessionStore("redis", (clock) => createRedisStore(server.url, clock), { expiresNatively: true });
+  describeSessionStore("redis", (clock) => createRedisStore(server().url, clock), { expiresNatively: true });
 
   describe("the records it writes", () => {
     const opened: SessionStore[] = [];
@@ -30,7 +24,7 @@ describeWithService("redis", "Redis", () => {
     });
 
     async function inspect<T>(use: (redis: RawClient) => Promise<T>): Promise<T> {
-      const redis = rawClient(server.url);
+      const redis = rawClient(server().url);
       await redis.connect();
       try {
         return await use(redis);
@@ -41,7 +35,7 @@ describeWithService("redis", "Redis", () => {
 
     test("live under one key, sessionql::<key>, whose TTL is the session's expiry age", async () => {
       const clock = new ManualClock();
-      const store = createStore(server.url, clock);
+      const store = createStore(server().url, clock);
       opened.push(store);
       const sessionKey = newSessionKey();
       const record = { data: { a: 1 }, expiresAtMs: clock.now() + 600_000, version: 1 };
@@ -58,7 +52,7 @@ describeWithService("redis", "Redis", () => {
 
     test("an update moves the TTL to the new expiry", async () => {
       const clock = new ManualClock();
-      const store = createStore(server.url, clock);
+      const store = createStore(server().url, clock);
       opened.push(store);
       const sessionKey = newSessionKey();
       await store.save(sessionKey, { data: {}, expiresAtMs: clock.now() + 60_000, version: 1 }, undefined);
@@ -68,7 +62,7 @@ describeWithService("redis", "Redis", () => {
     });
 
     test("Redis drops the key by itself once the session has expired", async () => {
-      const store = createStore(server.url);
+      const store = createStore(server().url);
       opened.push(store);
       const sessionKey = newSessionKey();
       await store.save(sessionKey, { data: { a: 1 }, expiresAtMs: Date.now() + 50, version: 1 }, undefined);
@@ -77,5 +71,5 @@ describeWithService("redis", "Redis", () => {
     });
   });
 
-  describeStoresSharingOneBackend("one server", (clock) => createRedisStore(server.url, clock));
+  describeStoresSharingOneBackend("one server", (clock) => createRedisStore(server().url, clock));
 });
