@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import "reflect-metadata";
 import cluster from "node:cluster";
+import { parseArgs } from "node:util";
 import pino from "pino";
 import { superviseWorkers } from "./cluster";
 import { ConfigError, loadConfig } from "./config";
@@ -80,20 +81,28 @@ function parseArguments(argv: string[]): {
   command: "serve" | "clear-expired" | "help";
   env: NodeJS.ProcessEnv;
 } {
-  const env = { ...process.env };
-  const rest = [...argv];
-  const flag = rest.findIndex((arg) => arg === "--workers" || arg.startsWith("--workers="));
-  if (flag >= 0) {
-    const [arg] = rest.splice(flag, 1) as [string];
-    const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : rest.splice(flag, 1)[0];
-    if (value === undefined) fail(`--workers needs a number\n${USAGE}`);
-    env.SESSIONQL_WORKERS = value;
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
   }
-  const command = rest[0] ?? "serve";
-  if (command === "--help" || command === "-h") return { command: "help", env };
+  const { values, positionals } = parsed;
+  const env = { ...process.env };
+  if (values.workers !== undefined) env.SESSIONQL_WORKERS = values.workers;
+  if (values.help) return { command: "help", env };
+  const command = positionals[0] ?? "serve";
   if (command !== "serve" && command !== "clear-expired") fail(`unknown command "${command}"\n${USAGE}`);
-  if (rest.length > 1) fail(`unexpected argument "${rest[1]}"\n${USAGE}`);
+  if (positionals.length > 1) fail(`unexpected argument "${positionals[1]}"\n${USAGE}`);
   return { command, env };
+}
+
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { workers: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
 }
 
 function loadConfigOrExit(env: NodeJS.ProcessEnv) {
