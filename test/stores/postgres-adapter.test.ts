@@ -1,18 +1,8 @@
-import { keyvApiTests, keyvIteratorTests, keyvNamespaceTest, keyvValueTests } from "@keyv/test-suite";
-import Keyv from "keyv";
 import { Pool } from "pg";
 import { PostgresKeyvAdapter } from "../../src/stores/postgres-adapter";
 import { createThrowawayDatabase } from "../helpers/postgres";
 import { describeWithService, startBeforeAll } from "../helpers/services";
-
-// The suite is written for vitest; see sqlite-adapter.test.ts for why this shim is enough under jest.
-type VitestApi = Parameters<typeof keyvApiTests>[0];
-const vitestShim = {
-  beforeEach,
-  afterEach,
-  it: (name: string, fn: (context: { expect: typeof expect }) => unknown) =>
-    it(name, async () => fn({ expect })),
-} as unknown as VitestApi;
+import { collect, describeKeyvTestSuite } from "./keyv-suite";
 
 describeWithService("postgres", "PostgresKeyvAdapter", () => {
   const database = startBeforeAll(createThrowawayDatabase, (database) => database.drop());
@@ -33,12 +23,7 @@ describeWithService("postgres", "PostgresKeyvAdapter", () => {
   afterAll(closeAll);
 
   describe("@keyv/test-suite", () => {
-    // Each call must give a fresh adapter: Keyv writes its namespace onto the store it is given.
-    const store = () => open({ table: "keyv_suite" });
-    describe("api", () => keyvApiTests(vitestShim, Keyv, store));
-    describe("values", () => keyvValueTests(vitestShim, Keyv, store));
-    describe("namespace", () => keyvNamespaceTest(vitestShim, Keyv, store));
-    describe("iterator", () => keyvIteratorTests(vitestShim, Keyv, store));
+    describeKeyvTestSuite(() => open({ table: "keyv_suite" }));
   });
 
   describe("its own behaviour", () => {
@@ -46,11 +31,6 @@ describeWithService("postgres", "PostgresKeyvAdapter", () => {
     beforeEach(() => {
       nowMs = 1_700_000_000_000;
     });
-    const collect = async <T>(iterable: AsyncIterable<T>) => {
-      const items: T[] = [];
-      for await (const item of iterable) items.push(item);
-      return items;
-    };
 
     test("an expired row reads as absent", async () => {
       const adapter = open({ table: "own_expiry", now: () => nowMs });

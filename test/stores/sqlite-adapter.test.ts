@@ -1,20 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { keyvApiTests, keyvIteratorTests, keyvNamespaceTest, keyvValueTests } from "@keyv/test-suite";
-import Keyv from "keyv";
 import { SqliteKeyvAdapter } from "../../src/stores/sqlite-adapter";
-
-// The suite is written for vitest: it registers hooks via `test.beforeEach` and tests via `test.it(name, (t) => ...)`,
-// reading `t.expect` from the test context. Its CommonJS build never imports vitest at runtime, so jest's globals
-// can stand in. The callback must be wrapped: jest treats a one-argument test function as a `done`-style test.
-type VitestApi = Parameters<typeof keyvApiTests>[0];
-const vitestShim = {
-  beforeEach,
-  afterEach,
-  it: (name: string, fn: (context: { expect: typeof expect }) => unknown) =>
-    it(name, async () => fn({ expect })),
-} as unknown as VitestApi;
+import { collect, describeKeyvTestSuite } from "./keyv-suite";
 
 let tmp: string;
 beforeAll(() => {
@@ -25,8 +13,7 @@ afterAll(() => {
 });
 
 describe("@keyv/test-suite", () => {
-  // The suite calls store() many times per test and gives some instances different namespaces, so each call must
-  // return a fresh adapter (Keyv writes its namespace onto the store); they all share one database file.
+  // A fresh adapter on each call, as the suite needs; they all share one database file.
   const opened: SqliteKeyvAdapter[] = [];
   const store = () => {
     const adapter = new SqliteKeyvAdapter({ path: join(tmp, "suite", "keyv.sqlite") });
@@ -39,12 +26,7 @@ describe("@keyv/test-suite", () => {
   afterEach(closeAll);
   afterAll(closeAll);
 
-  // keyvTestSuite() is just api + values + namespace; calling them one by one keeps each group's hooks to itself.
-  // keyvCompresstionTests is not run: it exercises a compression adapter on a Map store and never touches ours.
-  describe("api", () => keyvApiTests(vitestShim, Keyv, store));
-  describe("values", () => keyvValueTests(vitestShim, Keyv, store));
-  describe("namespace", () => keyvNamespaceTest(vitestShim, Keyv, store));
-  describe("iterator", () => keyvIteratorTests(vitestShim, Keyv, store));
+  describeKeyvTestSuite(store);
 });
 
 describe("SqliteKeyvAdapter", () => {
@@ -59,12 +41,6 @@ describe("SqliteKeyvAdapter", () => {
     adapters.push(adapter);
     return adapter;
   };
-  const collect = async <T>(iterable: AsyncIterable<T>) => {
-    const items: T[] = [];
-    for await (const item of iterable) items.push(item);
-    return items;
-  };
-
   beforeEach(() => {
     nowMs = 1_700_000_000_000;
   });
