@@ -101,12 +101,18 @@ describe("SqliteKeyvAdapter", () => {
     const expiredLeft = (adapter: SqliteKeyvAdapter) =>
       adapter.db.prepare(`SELECT count(*) FROM ${adapter.table} WHERE expires <= ?`).pluck().get(nowMs);
 
-    it("other work runs between its batches", async () => {
-      const adapter = open("purge-yields");
+    /** A new adapter holding 25 rows that have just expired. */
+    const openWithExpired = async (name: string) => {
+      const adapter = open(name);
       await adapter.setMany(
         Array.from({ length: 25 }, (_, i) => ({ key: `old${i}`, value: "x", ttl: 1000 })),
       );
       nowMs += 1000;
+      return adapter;
+    };
+
+    it("other work runs between its batches", async () => {
+      const adapter = await openWithExpired("purge-yields");
 
       // Work queued alongside the purge, as a request's I/O would be, keeps getting turns until it is done.
       const seenLeft = new Set<unknown>();
@@ -126,11 +132,7 @@ describe("SqliteKeyvAdapter", () => {
     });
 
     it("aborting its signal ends it after the current batch, with the count so far", async () => {
-      const adapter = open("purge-aborted");
-      await adapter.setMany(
-        Array.from({ length: 25 }, (_, i) => ({ key: `old${i}`, value: "x", ttl: 1000 })),
-      );
-      nowMs += 1000;
+      const adapter = await openWithExpired("purge-aborted");
 
       const stopping = new AbortController();
       const purging = adapter.deleteExpired(10, stopping.signal);
@@ -140,11 +142,7 @@ describe("SqliteKeyvAdapter", () => {
     });
 
     it("closing the database ends it with the count so far", async () => {
-      const adapter = open("purge-closed");
-      await adapter.setMany(
-        Array.from({ length: 25 }, (_, i) => ({ key: `old${i}`, value: "x", ttl: 1000 })),
-      );
-      nowMs += 1000;
+      const adapter = await openWithExpired("purge-closed");
 
       const purging = adapter.deleteExpired(10);
       await adapter.disconnect();
