@@ -7,9 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { type Pinning } from "./cpu";
 import { type RunResult, runLoad } from "./load";
+import { CommandLine } from "./options";
 import { type Cell, type ReportMeta, resultsTable, writeReport } from "./report";
 import { beginRun, runMeta } from "./run-meta";
 import { seedSessions } from "./seed";
@@ -42,59 +42,33 @@ interface Options {
   outDir: string;
 }
 
+const cli = new CommandLine("bench", USAGE);
+
 function readOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: "string", default: "4" },
-      warmup: { type: "string", default: "1" },
-      rounds: { type: "string", default: "3" },
-      stores: { type: "string", default: STORE_NAMES.join(",") },
-      workloads: { type: "string", default: WORKLOAD_IDS.join(",") },
-      connections: { type: "string", default: "32" },
-      sessions: { type: "string", default: "1000" },
-      "no-floor": { type: "boolean", default: false },
-      "cpu-prof-dir": { type: "string" },
-      out: { type: "string", default: join(__dirname, "results") },
-      help: { type: "boolean", default: false },
-    },
+  const values = cli.parse(argv, {
+    duration: { type: "string", default: "4" },
+    warmup: { type: "string", default: "1" },
+    rounds: { type: "string", default: "3" },
+    stores: { type: "string", default: STORE_NAMES.join(",") },
+    workloads: { type: "string", default: WORKLOAD_IDS.join(",") },
+    connections: { type: "string", default: "32" },
+    sessions: { type: "string", default: "1000" },
+    "no-floor": { type: "boolean", default: false },
+    "cpu-prof-dir": { type: "string" },
+    out: { type: "string", default: join(__dirname, "results") },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   return {
-    durationSeconds: positive("duration", values.duration, 0.5),
-    warmupSeconds: positive("warmup", values.warmup, 0),
-    rounds: Math.round(positive("rounds", values.rounds, 1)),
-    stores: listOf("stores", values.stores, STORE_NAMES),
-    workloads: listOf("workloads", values.workloads.toUpperCase(), WORKLOAD_IDS),
-    connections: Math.round(positive("connections", values.connections, 1)),
-    poolSize: Math.round(positive("sessions", values.sessions, 1)),
+    durationSeconds: cli.number("duration", values.duration, 0.5),
+    warmupSeconds: cli.number("warmup", values.warmup, 0),
+    rounds: cli.whole("rounds", values.rounds, 1),
+    stores: cli.listOf("stores", values.stores, STORE_NAMES),
+    workloads: cli.listOf("workloads", values.workloads.toUpperCase(), WORKLOAD_IDS),
+    connections: cli.whole("connections", values.connections, 1),
+    poolSize: cli.whole("sessions", values.sessions, 1),
     floor: !values["no-floor"],
     cpuProfileDir: values["cpu-prof-dir"],
     outDir: values.out,
   };
-}
-
-function positive(name: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) fail(`--${name} must be a number ≥ ${min}, got "${text}"`);
-  return value;
-}
-
-function listOf<T extends string>(name: string, text: string, allowed: readonly T[]): T[] {
-  const items = text.split(",").map((item) => item.trim());
-  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
-  if (unknown.length > 0 || items.length === 0) {
-    fail(`--${name}: unknown ${unknown.join(", ")}; choose from ${allowed.join(",")}`);
-  }
-  return allowed.filter((item) => items.includes(item));
-}
-
-function fail(message: string): never {
-  console.error(`bench: ${message}\n${USAGE}`);
-  process.exit(2);
 }
 
 /** A started server and the sessions prepared on it. */

@@ -6,11 +6,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { CookieSigner } from "../src/http/cookie";
 import { envelope } from "../src/stores/keyv-store";
 import { type Pinning } from "./cpu";
 import { type RunResult, runLoad } from "./load";
+import { CommandLine } from "./options";
 import { beginRun, runMeta } from "./run-meta";
 import { type ScaleMeta, type ScaleResult, scaleTable, writeScaleReport } from "./scale-report";
 import {
@@ -54,56 +54,36 @@ interface Options {
   outDir: string;
 }
 
+const cli = new CommandLine("bench:scale", USAGE);
+
 function readOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      sessions: { type: "string", default: "1000000" },
-      stores: { type: "string", default: SCALE_STORE_NAMES.join(",") },
-      duration: { type: "string", default: "4" },
-      warmup: { type: "string", default: "1" },
-      rounds: { type: "string", default: "3" },
-      connections: { type: "string", default: "32" },
-      pool: { type: "string", default: "1000" },
-      expiring: { type: "string", default: "100000" },
-      server: { type: "string" },
-      out: { type: "string", default: join(__dirname, "results") },
-      help: { type: "boolean", default: false },
-    },
+  const values = cli.parse(argv, {
+    sessions: { type: "string", default: "1000000" },
+    stores: { type: "string", default: SCALE_STORE_NAMES.join(",") },
+    duration: { type: "string", default: "4" },
+    warmup: { type: "string", default: "1" },
+    rounds: { type: "string", default: "3" },
+    connections: { type: "string", default: "32" },
+    pool: { type: "string", default: "1000" },
+    expiring: { type: "string", default: "100000" },
+    server: { type: "string" },
+    out: { type: "string", default: join(__dirname, "results") },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const poolSize = Math.round(positive("pool", values.pool, 1));
-  if (poolSize > SMALL_SESSIONS) fail(`--pool must be at most ${SMALL_SESSIONS}, got ${poolSize}`);
-  const sessions = Math.round(positive("sessions", values.sessions, SMALL_SESSIONS));
-  const stores = values.stores.split(",").map((item) => item.trim());
-  const unknown = stores.filter((item) => !(SCALE_STORE_NAMES as readonly string[]).includes(item));
-  if (unknown.length > 0) fail(`--stores: unknown ${unknown.join(", ")}; choose from ${SCALE_STORE_NAMES}`);
+  const poolSize = cli.whole("pool", values.pool, 1);
+  if (poolSize > SMALL_SESSIONS) cli.fail(`--pool must be at most ${SMALL_SESSIONS}, got ${poolSize}`);
+  const sessions = cli.whole("sessions", values.sessions, SMALL_SESSIONS);
   return {
     sessions,
-    stores: SCALE_STORE_NAMES.filter((name) => stores.includes(name)),
-    durationSeconds: positive("duration", values.duration, 0.5),
-    warmupSeconds: positive("warmup", values.warmup, 0),
-    rounds: Math.round(positive("rounds", values.rounds, 1)),
-    connections: Math.round(positive("connections", values.connections, 1)),
+    stores: cli.listOf("stores", values.stores, SCALE_STORE_NAMES),
+    durationSeconds: cli.number("duration", values.duration, 0.5),
+    warmupSeconds: cli.number("warmup", values.warmup, 0),
+    rounds: cli.whole("rounds", values.rounds, 1),
+    connections: cli.whole("connections", values.connections, 1),
     poolSize,
-    expiring: Math.round(positive("expiring", values.expiring, 1)),
+    expiring: cli.whole("expiring", values.expiring, 1),
     entry: values.server,
     outDir: values.out,
   };
-}
-
-function positive(name: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) fail(`--${name} must be a number ≥ ${min}, got "${text}"`);
-  return value;
-}
-
-function fail(message: string): never {
-  console.error(`bench:scale: ${message}\n${USAGE}`);
-  process.exit(2);
 }
 
 /** What every store's part of the run shares. */
