@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
-import {
-  ApolloServerPluginCacheControlDisabled,
-  ApolloServerPluginLandingPageDisabled,
-} from "@apollo/server/plugin/disabled";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "./config";
-import { errorLoggingPlugin, formatError } from "./graphql/errors";
+import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-settings";
+import { errorLoggingPlugin } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
-import { queryLimitRules } from "./graphql/query-limits";
 import { buildSessionSchema } from "./graphql/schema";
 import type { RequestContext, SessionHttpOptions } from "./http/context";
 import { CookieSigner } from "./http/cookie";
@@ -114,21 +110,12 @@ export async function createServer(config: Config, dependencies: ServerDependenc
 
   const apollo = new ApolloServer<RequestContext>({
     schema: buildSessionSchema(),
-    formatError,
-    includeStacktraceInErrorResponses: false,
-    csrfPrevention: true,
-    allowBatchedHttpRequests: config.graphql.batching,
+    ...apolloRequestSettings(config.graphql),
     // main.ts owns the signals and stops everything in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
-    introspection: config.graphql.introspection,
-    validationRules: queryLimitRules(config.graphql),
-    parseOptions: { maxTokens: config.graphql.maxTokens },
     logger: app.log,
     plugins: [
-      ApolloServerPluginLandingPageDisabled(),
-      // No field carries a cache hint (every answer depends on the session), so the plugin Apollo installs by
-      // default would only wrap every resolver call to compute a policy that is always "do not cache".
-      ApolloServerPluginCacheControlDisabled(),
+      ...withoutDefaultPlugins(),
       metricsPlugin((operation, code) => metrics.countRequest(operation, code)),
       errorLoggingPlugin(),
     ],
