@@ -49,6 +49,18 @@ export async function startTestServer(
   };
 }
 
+/** SESSION_COOKIE_AGE's default: how long a session lives unless a test configures otherwise. */
+const DEFAULT_COOKIE_AGE_SECONDS = 1209600;
+
+/**
+ * How many records the server's store holds, for a server on the default SESSION_COOKIE_AGE. It moves the clock
+ * past every expiry and counts what clearExpired removes, so call it last.
+ */
+export async function recordCount(server: TestServer): Promise<number> {
+  server.clock.advance(DEFAULT_COOKIE_AGE_SECONDS + 1);
+  return server.store.clearExpired();
+}
+
 /** The parsed answer of one GraphQL request. */
 export interface GraphQLResult<T = Record<string, unknown>> {
   res: Response;

@@ -1,6 +1,12 @@
 import { ConfigError, loadConfig } from "../../src/config";
 import { CookieJar, expectNoSetCookie, expectSessionCookie } from "../helpers/cookies";
-import { type GraphQLClient, type GraphQLResult, startTestServer, type TestServer } from "../helpers/server";
+import {
+  type GraphQLClient,
+  type GraphQLResult,
+  recordCount,
+  startTestServer,
+  type TestServer,
+} from "../helpers/server";
 
 // SESSION_CREATE_RATE=<count>/<seconds>: how many new sessions one client address may create per window. The
 // limiter counts in real time (rate-limiter-flexible in memory), so only one short test waits for a window.
@@ -8,7 +14,6 @@ import { type GraphQLClient, type GraphQLResult, startTestServer, type TestServe
 const READ = "{ session { id data version } }";
 const CREATE = 'mutation { setSession(key: "visitor", value: "new") { version } }';
 const ANSWER_MS = 1000;
-const COOKIE_AGE_SECONDS = 1209600;
 
 /** Stack frames, error class names, file paths, internal errors: none may reach a client. */
 const INTERNAL_TEXT = [
@@ -68,12 +73,6 @@ async function readBack(visitor: GraphQLClient): Promise<unknown> {
   const result = await send(visitor, READ);
   expectNoSetCookie(result.res);
   return result.data;
-}
-
-/** How many records the store holds; moves the clock past every expiry, so call it last. */
-async function recordCount(server: TestServer): Promise<number> {
-  server.clock.advance(COOKIE_AGE_SECONDS + 1);
-  return server.store.clearExpired();
 }
 
 const running: TestServer[] = [];

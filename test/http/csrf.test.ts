@@ -1,10 +1,9 @@
 import { expectNoSetCookie, expectSessionCookie } from "../helpers/cookies";
-import { type GraphQLClient, startTestServer, type TestServer } from "../helpers/server";
+import { type GraphQLClient, recordCount, startTestServer, type TestServer } from "../helpers/server";
 
 const READ = "{ session { id data version } }";
 const SET = 'mutation { setSession(key: "planted", value: "by an attacker") { version } }';
 const CSRF_REFUSAL = /Cross-Site Request Forgery/;
-const COOKIE_AGE_SECONDS = 1209600;
 
 /** The bodies a page on another site can make a browser send without a preflight. */
 const simpleBodies: Array<[string, () => { body: RequestInit["body"]; headers: Record<string, string> }]> = [
@@ -68,12 +67,6 @@ async function expectUnchanged(visitor: GraphQLClient, before: unknown, res: Res
   expectNoSetCookie(after.res);
 }
 
-/** How many records the store holds; moves the clock past every expiry, so call it last. */
-async function recordCount(): Promise<number> {
-  server.clock.advance(COOKIE_AGE_SECONDS + 1);
-  return server.store.clearExpired();
-}
-
 const getSearch = (query: string) => `?query=${encodeURIComponent(query)}`;
 
 describe("CSRF prevention", () => {
@@ -92,7 +85,7 @@ describe("CSRF prevention", () => {
       expect(res.status).toBe(400);
       expectNoSetCookie(res);
       expect(await visitor.data()).toEqual({});
-      expect(await recordCount()).toBe(0);
+      expect(await recordCount(server)).toBe(0);
     });
   });
 

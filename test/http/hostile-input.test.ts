@@ -5,7 +5,13 @@ import { newSessionKey } from "../../src/session/keys";
 import { createStore } from "../../src/stores/index";
 import { ManualClock } from "../helpers/clock";
 import { expectNoSetCookie, expectSessionCookie } from "../helpers/cookies";
-import { type GraphQLClient, startTestServer, TEST_SECRET, type TestServer } from "../helpers/server";
+import {
+  type GraphQLClient,
+  recordCount,
+  startTestServer,
+  TEST_SECRET,
+  type TestServer,
+} from "../helpers/server";
 
 // Hostile HTTP input: every answer must come quickly, below 500, with nothing internal in it, and leave a
 // victim's session exactly as it was. The CSRF rules themselves are in csrf.test.ts, the input limits and the
@@ -17,7 +23,6 @@ const HIJACK = 'mutation { setSession(key: "kept", value: "hijacked") { version 
 const SET_VALUE = 'mutation($value: JSON!) { setSession(key: "kept", value: $value) { version } }';
 const ANSWER_MS = 1000;
 const MIB = 1024 * 1024;
-const COOKIE_AGE_SECONDS = 1209600;
 
 /** What came back for one hostile request, however it was sent. */
 interface Answer {
@@ -136,12 +141,6 @@ function rawPostWithCookie(cookie: Buffer, body: string): Buffer {
     cookie,
     Buffer.from(`\r\n\r\n${body}`),
   ]);
-}
-
-/** How many records the store holds; moves the clock past every expiry, so call it last. */
-async function recordCount(server: TestServer): Promise<number> {
-  server.clock.advance(COOKIE_AGE_SECONDS + 1);
-  return server.store.clearExpired();
 }
 
 let server: TestServer;

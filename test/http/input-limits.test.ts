@@ -1,5 +1,11 @@
 import { expectNoSetCookie, expectSessionCookie } from "../helpers/cookies";
-import { type GraphQLClient, type GraphQLResult, startTestServer, type TestServer } from "../helpers/server";
+import {
+  type GraphQLClient,
+  type GraphQLResult,
+  recordCount,
+  startTestServer,
+  type TestServer,
+} from "../helpers/server";
 
 const READ = "{ session { id data version } }";
 const SET = "mutation($key: String!, $value: JSON!) { setSession(key: $key, value: $value) { version } }";
@@ -8,7 +14,6 @@ const UPDATE = "mutation($values: JSONObject!) { updateSession(values: $values) 
 const GET = "query($key: String!) { session { get(key: $key) } }";
 const HAS = "query($key: String!) { session { has(key: $key) } }";
 const EXPIRY = "mutation($seconds: Int) { setSessionExpiry(seconds: $seconds) { version } }";
-const COOKIE_AGE_SECONDS = 1209600;
 const MIB = 1024 * 1024;
 
 /** A string whose JSON text is exactly `bytes` bytes of UTF-8. */
@@ -50,12 +55,6 @@ async function expectRefused(
   expect(after.data).toEqual(before.data);
   expect(visitor.jar.get()).toBe(cookieBefore);
   return refused.errors?.[0]?.message ?? "";
-}
-
-/** How many records the store holds; moves the clock past every expiry, so call it last. */
-async function recordCount(server: TestServer): Promise<number> {
-  server.clock.advance(COOKIE_AGE_SECONDS + 1);
-  return server.store.clearExpired();
 }
 
 let server: TestServer;
