@@ -1,6 +1,7 @@
 import autocannon from "autocannon";
 import { machineBusySeconds, ownCpuSeconds, processCpuSeconds } from "./cpu";
 import type { RunningServer } from "./servers";
+import { median, percentile } from "./stats";
 import { type Fixtures, type SpreadReadId, type Tally, type WorkloadId, workloadRequests } from "./workloads";
 
 /** The numbers of one autocannon run. */
@@ -71,9 +72,19 @@ export async function runLoad(server: RunningServer, options: LoadOptions): Prom
   };
 }
 
-function percentile(sorted: readonly number[], quantile: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(quantile * sorted.length) - 1)] as number;
+/** Rounds reduced to one: the median of each number, the errors of all rounds summed, and the first error. */
+export function summariseRounds(rounds: readonly RunResult[]): RunResult {
+  const middle = (pick: (run: RunResult) => number) => median(rounds.map(pick));
+  return {
+    requestsPerSecond: middle((run) => run.requestsPerSecond),
+    p50Ms: middle((run) => run.p50Ms),
+    p99Ms: middle((run) => run.p99Ms),
+    errors: rounds.reduce((sum, run) => sum + run.errors, 0),
+    firstError: rounds.find((run) => run.firstError !== undefined)?.firstError,
+    serverCpu: middle((run) => run.serverCpu),
+    loaderCpu: middle((run) => run.loaderCpu),
+    others: middle((run) => run.others),
+  };
 }
 
 function companionCpuSeconds(pids: readonly number[]): number {

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RunResult } from "./load";
+import { type RunResult, summariseRounds } from "./load";
 import type { RunMeta } from "./run-meta";
 import type { ServerKind } from "./servers";
 import { WORKLOAD_TITLES, type WorkloadId } from "./workloads";
@@ -18,37 +18,9 @@ export interface ReportMeta extends RunMeta {
   preparation: string;
 }
 
-/** A cell reduced to one line: the median of each number over the rounds, the errors of all rounds summed. */
-interface Summary {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  firstError: string | undefined;
-  serverCpu: number;
-  loaderCpu: number;
-  others: number;
-}
-
-function summarise(cell: Cell | undefined): Summary | undefined {
-  if (cell === undefined || cell.rounds.length === 0) return undefined;
-  const median = (pick: (run: RunResult) => number) => {
-    const values = cell.rounds.map(pick).sort((a, b) => a - b);
-    const middle = Math.floor(values.length / 2);
-    return values.length % 2 === 1
-      ? (values[middle] as number)
-      : ((values[middle - 1] as number) + (values[middle] as number)) / 2;
-  };
-  return {
-    requestsPerSecond: median((run) => run.requestsPerSecond),
-    p50Ms: median((run) => run.p50Ms),
-    p99Ms: median((run) => run.p99Ms),
-    errors: cell.rounds.reduce((sum, run) => sum + run.errors, 0),
-    firstError: cell.rounds.find((run) => run.firstError !== undefined)?.firstError,
-    serverCpu: median((run) => run.serverCpu),
-    loaderCpu: median((run) => run.loaderCpu),
-    others: median((run) => run.others),
-  };
+/** A cell reduced to one line (see summariseRounds), or undefined when it did not run. */
+function summarise(cell: Cell | undefined): RunResult | undefined {
+  return cell === undefined || cell.rounds.length === 0 ? undefined : summariseRounds(cell.rounds);
 }
 
 const HEADER = [
@@ -101,12 +73,12 @@ export function resultsTable(cells: readonly Cell[]): string {
 }
 
 /** `a`'s rate over `b`'s, or INVALID when either had an error or a wrong answer. */
-function ratio(a: Summary | undefined, b: Summary | undefined): string {
-  const valid = (s: Summary | undefined): s is Summary => s !== undefined && s.errors === 0;
+function ratio(a: RunResult | undefined, b: RunResult | undefined): string {
+  const valid = (s: RunResult | undefined): s is RunResult => s !== undefined && s.errors === 0;
   return valid(a) && valid(b) ? `${(a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}×` : "INVALID";
 }
 
-function numbers(summary: Summary | undefined): string[] {
+function numbers(summary: RunResult | undefined): string[] {
   if (summary === undefined) return ["–", "–", "–"];
   const rate = summary.requestsPerSecond.toFixed(0);
   return [

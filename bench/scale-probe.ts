@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { percentile } from "./stats";
 
 /** One probe request: when it was sent and answered (the main thread's performance.now() ms), and what was wrong. */
 export interface ProbeSample {
@@ -192,11 +193,6 @@ const SLOWEST_KEPT = 5;
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
-}
-
-function percentile(sorted: readonly number[], quantile: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(quantile * sorted.length) - 1)] as number;
 }
 
 /** The server's own account of its sweeps, from /metrics: time spent in clearExpired, its calls, sessions removed. */

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RunResult } from "./load";
+import { type RunResult, summariseRounds } from "./load";
 import { markdownTable } from "./report";
 import type { RunMeta } from "./run-meta";
 import type { StallSummary, SweepCounters } from "./scale-probe";
@@ -56,7 +56,11 @@ export function scaleTable(results: readonly ScaleResult[]): string {
     ["W1R at 1 k: req/s · p50 · p99", ...column((r) => reads(r.smallReads)), ""],
     ["W1R at N: req/s · p50 · p99", ...column((r) => reads(r.largeReads)), ""],
     ["W1R at N ÷ at 1 k", ...column(readRatio), `≥ ${TARGETS.readRatio}×`],
-    ["W1R errors at 1 k / at N", ...column((r) => `${errors(r.smallReads)} / ${errors(r.largeReads)}`), "0"],
+    [
+      "W1R errors at 1 k / at N",
+      ...column((r) => `${summariseRounds(r.smallReads).errors} / ${summariseRounds(r.largeReads).errors}`),
+      "0",
+    ],
     ["expired sessions removed", ...column(removed), ""],
     [
       "probe before: p50 · max",
@@ -83,15 +87,16 @@ function bytes(result: ScaleResult): string {
 }
 
 function reads(rounds: readonly RunResult[]): string {
-  const text = `${count(median(rounds, (run) => run.requestsPerSecond))} · ${ms(median(rounds, (run) => run.p50Ms))} · ${ms(median(rounds, (run) => run.p99Ms))}`;
-  return errors(rounds) === 0 ? text : `INVALID (${text})`;
+  const run = summariseRounds(rounds);
+  const text = `${count(run.requestsPerSecond)} · ${ms(run.p50Ms)} · ${ms(run.p99Ms)}`;
+  return run.errors === 0 ? text : `INVALID (${text})`;
 }
 
 function readRatio(result: ScaleResult): string {
-  if (errors(result.smallReads) > 0 || errors(result.largeReads) > 0) return "INVALID";
-  const ratio =
-    median(result.largeReads, (run) => run.requestsPerSecond) /
-    median(result.smallReads, (run) => run.requestsPerSecond);
+  const small = summariseRounds(result.smallReads);
+  const large = summariseRounds(result.largeReads);
+  if (small.errors > 0 || large.errors > 0) return "INVALID";
+  const ratio = large.requestsPerSecond / small.requestsPerSecond;
   return `${ratio.toFixed(2)}× ${verdict(ratio >= TARGETS.readRatio)}`;
 }
 
@@ -114,19 +119,6 @@ function stall(result: ScaleResult): string {
   const { stall: probe, caveat } = result.sweep;
   const text = `${ms(probe.duringP99Ms)} · ${ms(probe.duringMaxMs)} ${verdict(probe.duringMaxMs <= TARGETS.stallMs)}`;
   return caveat === undefined && probe.errors === 0 ? text : `INVALID (${text})`;
-}
-
-function errors(rounds: readonly RunResult[]): number {
-  return rounds.reduce((sum, run) => sum + run.errors, 0);
-}
-
-function median(rounds: readonly RunResult[], pick: (run: RunResult) => number): number {
-  const values = rounds.map(pick).sort((a, b) => a - b);
-  if (values.length === 0) return Number.NaN;
-  const middle = Math.floor(values.length / 2);
-  return values.length % 2 === 1
-    ? (values[middle] as number)
-    : ((values[middle - 1] as number) + (values[middle] as number)) / 2;
 }
 
 function verdict(met: boolean): string {
