@@ -8,14 +8,14 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { type Pinning } from "./cpu";
-import { type RunResult, runLoad } from "./load";
 import { CommandLine } from "./options";
 import { type Cell, type ReportMeta, resultsTable, writeReport } from "./report";
+import { type LoadTarget, runRounds } from "./rounds";
 import { beginRun, runMeta } from "./run-meta";
 import { seedSessions } from "./seed";
 import { type RunningServer, SERVER_KINDS, startServer } from "./servers";
 import { openBenchStore, STORE_NAMES, type StoreName } from "./stores";
-import { type Fixtures, WORKLOAD_IDS, type WorkloadId } from "./workloads";
+import { WORKLOAD_IDS, type WorkloadId } from "./workloads";
 
 const USAGE = `usage: npm run bench -- [options]
   --duration <s>       seconds per measured run (default 4)
@@ -71,13 +71,10 @@ function readOptions(argv: string[]): Options {
   };
 }
 
-/** A started server and the sessions prepared on it. */
-interface Target {
-  server: RunningServer;
-  fixtures: Fixtures;
-}
-
-/** Starts both servers on one store, prepares their sessions, runs every workload, and stops them. */
+/**
+ * Starts the servers on one store and prepares their sessions, then runs every workload on them (see runRounds),
+ * and stops them.
+ */
 async function benchStore(
   store: StoreName,
   options: Options,
@@ -87,7 +84,7 @@ async function benchStore(
   const opened = await openBenchStore(store);
   const started: RunningServer[] = [];
   try {
-    const targets: Target[] = [];
+    const targets: LoadTarget[] = [];
     // The floor keeps no sessions, so one store's row is enough for it.
     const kinds =
       store === "memory" && options.floor ? [...SERVER_KINDS, "apollo-floor" as const] : SERVER_KINDS;
@@ -100,11 +97,19 @@ async function benchStore(
         cpuProfileDir,
       });
       started.push(server);
-      targets.push({ server, fixtures: await seedSessions(server, options.poolSize) });
+      targets.push({ server, fixtures: await seedSessions(server, options.poolSize), name: kind });
     }
     const cells: Cell[] = [];
     for (const workload of options.workloads) {
-      cells.push(...(await benchWorkload(store, workload, targets, opened.pids(), options)));
+      const rounds = await runRounds(store, targets, opened.pids(), { ...options, workload });
+      cells.push(
+        ...targets.map((target, index) => ({
+          store,
+          workload,
+          kind: target.server.kind,
+          rounds: rounds[index] ?? [],
+        })),
+      );
     }
     return cells;
   } finally {
@@ -113,70 +118,6 @@ async function benchStore(
     }
     await opened.close();
   }
-}
-
-/** One workload on both servers: a warm-up each, then the rounds, alternating so drift hits both alike. */
-async function benchWorkload(
-  store: StoreName,
-  workload: WorkloadId,
-  targets: readonly Target[],
-  storePids: readonly number[],
-  options: Options,
-): Promise<Cell[]> {
-  const { connections } = options;
-  const run = ({ server, fixtures }: Target, durationSeconds: number) => {
-    const idle = targets.filter((target) => target.server !== server).map((target) => target.server.pid);
-    return runLoad(server, {
-      workload,
-      fixtures,
-      connections,
-      durationSeconds,
-      companionPids: [...idle, ...storePids],
-    });
-  };
-  if (options.warmupSeconds > 0) {
-    for (const target of targets) {
-      warnIfWrong(store, workload, target.server, await run(target, options.warmupSeconds));
-    }
-  }
-  const rounds = new Map<Target, RunResult[]>(targets.map((target) => [target, []]));
-  for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? targets : [...targets].reverse();
-    for (const target of order) {
-      const result = await run(target, options.durationSeconds);
-      rounds.get(target)?.push(result);
-      console.log(progressLine(store, workload, target.server, round, options.rounds, result));
-    }
-  }
-  return targets.map((target) => ({
-    store,
-    workload,
-    kind: target.server.kind,
-    rounds: rounds.get(target) ?? [],
-  }));
-}
-
-function warnIfWrong(store: string, workload: string, server: RunningServer, result: RunResult): void {
-  if (result.errors === 0) return;
-  console.log(`${store} ${workload} ${server.kind} warm-up: ${result.errors} errors: ${result.firstError}`);
-}
-
-function progressLine(
-  store: string,
-  workload: string,
-  server: RunningServer,
-  round: number,
-  rounds: number,
-  result: RunResult,
-): string {
-  return [
-    `${store.padEnd(6)} ${workload} ${server.kind.padEnd(12)} round ${round + 1}/${rounds}:`,
-    `${result.requestsPerSecond.toFixed(0).padStart(6)} req/s`,
-    `p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms`,
-    `errors ${result.errors}`,
-    `cpu server ${(result.serverCpu * 100).toFixed(0)}% loader ${(result.loaderCpu * 100).toFixed(0)}%`,
-    `others ${(result.others * 100).toFixed(0)}%`,
-  ].join("  ");
 }
 
 async function main(): Promise<void> {

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { CookieSigner } from "../src/http/cookie";
 import { envelope } from "../src/stores/keyv-store";
 import { type Pinning } from "./cpu";
-import { type RunResult, runLoad } from "./load";
 import { CommandLine } from "./options";
+import { runRounds } from "./rounds";
 import { beginRun, runMeta } from "./run-meta";
 import { type ScaleMeta, type ScaleResult, scaleTable, writeScaleReport } from "./scale-report";
 import {
@@ -112,18 +112,19 @@ async function scaleStore(name: ScaleStoreName, run: Run): Promise<ScaleResult> 
     const smallServer = await start(small);
     const largeServer = await start(large);
     const largeFixtures = fixtures(loaded.largeKeys, run.signer);
-    const [smallReads, largeReads] = await compareReads(
+    // W1R on both, alternating between them.
+    const [smallReads, largeReads] = await runRounds(
       name,
       [
         {
           server: smallServer,
           fixtures: fixtures(loaded.smallKeys, run.signer),
-          label: `at ${SMALL_SESSIONS}`,
+          name: `at ${SMALL_SESSIONS}`,
         },
-        { server: largeServer, fixtures: largeFixtures, label: `at ${options.sessions}` },
-      ],
+        { server: largeServer, fixtures: largeFixtures, name: `at ${options.sessions}` },
+      ] as const,
       [...small.pids(), ...large.pids()],
-      options,
+      { ...options, workload: "W1R" },
     );
     await smallServer.stop();
     servers.splice(servers.indexOf(smallServer), 1);
@@ -202,55 +203,6 @@ function randomIndices(count: number, of: number): number[] {
 function fixtures(sessionKeys: readonly string[], signer: CookieSigner): Fixtures {
   const poolCookies = sessionKeys.map((sessionKey) => `${COOKIE_NAME}=${signer.sign(sessionKey)}`);
   return { readerCookie: poolCookies[0] as string, poolCookies };
-}
-
-interface ReadTarget {
-  server: RunningServer;
-  fixtures: Fixtures;
-  label: string;
-}
-
-/** W1R on both servers: a warm-up each, then rounds alternating the order so drift hits both alike. */
-async function compareReads(
-  store: string,
-  targets: [ReadTarget, ReadTarget],
-  storePids: readonly number[],
-  options: Options,
-): Promise<[RunResult[], RunResult[]]> {
-  const run = (target: ReadTarget, durationSeconds: number) =>
-    runLoad(target.server, {
-      workload: "W1R",
-      fixtures: target.fixtures,
-      connections: options.connections,
-      durationSeconds,
-      companionPids: [
-        ...targets.filter((other) => other !== target).map((other) => other.server.pid),
-        ...storePids,
-      ],
-    });
-  if (options.warmupSeconds > 0) {
-    for (const target of targets) {
-      const result = await run(target, options.warmupSeconds);
-      if (result.errors > 0)
-        console.log(`${store} W1R ${target.label} warm-up: ${result.errors} errors: ${result.firstError}`);
-    }
-  }
-  const rounds = new Map<ReadTarget, RunResult[]>(targets.map((target) => [target, []]));
-  for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? targets : [...targets].reverse();
-    for (const target of order) {
-      const result = await run(target, options.durationSeconds);
-      rounds.get(target)?.push(result);
-      console.log(
-        `${store.padEnd(6)} W1R ${target.label.padEnd(11)} round ${round + 1}/${options.rounds}: ` +
-          `${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms ` +
-          `p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  ` +
-          `cpu server ${(result.serverCpu * 100).toFixed(0)}% loader ${(result.loaderCpu * 100).toFixed(0)}% ` +
-          `others ${(result.others * 100).toFixed(0)}%`,
-      );
-    }
-  }
-  return [rounds.get(targets[0]) ?? [], rounds.get(targets[1]) ?? []];
 }
 
 async function main(): Promise<void> {
