@@ -1,39 +1,36 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { freePort } from "./helpers/free-port";
-import { TEST_SECRET } from "./helpers/server";
+import { join } from "node:path";
+import { type SessionqlInstance, startInstance } from "./helpers/instance";
+import { waitFor } from "./helpers/services";
 
-const ROOT = resolve(__dirname, "..");
 const SET = "mutation($key: String!, $value: JSON!) { setSession(key: $key, value: $value) { version } }";
 const READ = "{ session { data version } }";
 
 let tmp: string;
-let primary: ChildProcess | undefined;
+let primary: SessionqlInstance | undefined;
 beforeEach(() => {
   tmp = mkdtempSync(join(tmpdir(), "sessionql-workers-"));
 });
-afterEach(() => {
-  if (primary?.pid !== undefined && primary.exitCode === null) process.kill(primary.pid, "SIGKILL");
+afterEach(async () => {
+  await primary?.stop();
   primary = undefined;
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function launch(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", "src/main.ts", ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  return { child, output: () => output };
+/** Starts the CLI with `args`; the test's afterEach stops it. */
+async function launch(
+  args: string[],
+  env: Record<string, string>,
+  waitForHealth = true,
+): Promise<SessionqlInstance> {
+  primary = await startInstance(env, { args, waitForHealth });
+  return primary;
+}
+
+/** Waits up to 20 s for `check` to hold; failing, shows what the primary and its workers wrote. */
+function until(instance: SessionqlInstance, what: string, check: () => boolean): Promise<void> {
+  return waitFor(what, async () => check(), { timeoutMs: 20_000, details: instance.output });
 }
 
 /** The pids of a process's children, from /proc. */
@@ -65,24 +62,12 @@ async function post(
 }
 
 test("two workers on one SQLite file serve the same sessions, and SIGTERM stops them all with exit 0", async () => {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/graphql`;
-  const started = launch(["--workers", "2"], {
-    PORT: String(port),
+  const instance = await launch(["--workers", "2"], {
     SESSION_STORE: `sqlite://${join(tmp, "sessions.sqlite")}`,
-    SESSION_SECRET: TEST_SECRET,
-    SESSION_CREATE_RATE: "0",
   });
-  primary = started.child;
-  const pid = primary.pid as number;
-  const deadline = Date.now() + 20_000;
-  while (
-    childrenOf(pid).length < 2 ||
-    !(await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok
-  ) {
-    if (Date.now() > deadline) throw new Error(`the workers did not come up:\n${started.output()}`);
-    await new Promise((wait) => setTimeout(wait, 100));
-  }
+  const { pid, graphqlUrl: url } = instance;
+  // /healthz answers as soon as one worker listens; the test needs both.
+  await until(instance, "both workers up", () => childrenOf(pid).length >= 2);
   const workers = childrenOf(pid);
   expect(workers).toHaveLength(2);
   const before = workers.map(cpuTicks);
@@ -102,39 +87,28 @@ test("two workers on one SQLite file serve the same sessions, and SIGTERM stops 
   const after = workers.map(cpuTicks);
   expect(after.map((ticks, i) => ticks - (before[i] as number)).every((used) => used > 0)).toBe(true);
 
-  const exited = new Promise<number | null>((done) => primary?.once("exit", (code) => done(code)));
   process.kill(pid, "SIGTERM");
-  await expect(exited).resolves.toBe(0);
+  expect((await instance.exited).code).toBe(0);
   for (const worker of workers) expect(() => process.kill(worker, 0)).toThrow();
 }, 60_000);
 
 test("a worker that dies is replaced", async () => {
-  const port = await freePort();
-  const started = launch(["--workers=2"], {
-    PORT: String(port),
+  const instance = await launch(["--workers=2"], {
     SESSION_STORE: `sqlite://${join(tmp, "sessions.sqlite")}`,
-    SESSION_SECRET: TEST_SECRET,
   });
-  primary = started.child;
-  const pid = primary.pid as number;
-  const waitFor = async (check: () => boolean) => {
-    const deadline = Date.now() + 20_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out:\n${started.output()}`);
-      await new Promise((wait) => setTimeout(wait, 100));
-    }
-  };
-  await waitFor(() => childrenOf(pid).length === 2);
+  const { pid } = instance;
+  await until(instance, "two workers", () => childrenOf(pid).length === 2);
   const [victim] = childrenOf(pid) as [number];
   process.kill(victim, "SIGKILL");
-  await waitFor(() => childrenOf(pid).length === 2 && !childrenOf(pid).includes(victim));
-  expect(started.output()).toMatch(/a worker exited; starting another/);
+  await until(instance, "a worker in place of the killed one", () => {
+    const workers = childrenOf(pid);
+    return workers.length === 2 && !workers.includes(victim);
+  });
+  expect(instance.output()).toMatch(/a worker exited; starting another/);
 }, 60_000);
 
 test("memory:// with more than one worker is refused with a clear message", async () => {
-  const started = launch(["--workers", "2"], { SESSION_STORE: "memory://", SESSION_SECRET: TEST_SECRET });
-  primary = started.child;
-  const code = await new Promise<number | null>((done) => primary?.once("exit", (exit) => done(exit)));
-  expect(code).toBe(1);
-  expect(started.output()).toMatch(/SESSIONQL_WORKERS=2 needs a store the workers can share; memory:\/\//);
+  const instance = await launch(["--workers", "2"], { SESSION_STORE: "memory://" }, false);
+  expect((await instance.exited).code).toBe(1);
+  expect(instance.output()).toMatch(/SESSIONQL_WORKERS=2 needs a store the workers can share; memory:\/\//);
 }, 30_000);

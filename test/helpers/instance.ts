@@ -31,13 +31,24 @@ export interface SessionqlInstance {
   stop(): Promise<void>;
 }
 
+/** How startInstance runs the CLI. */
+export interface InstanceOptions {
+  /** Command-line arguments, such as `--workers 2`. */
+  args?: string[];
+  /** False to resolve as soon as the process is spawned, for a start that is meant to fail; true by default. */
+  waitForHealth?: boolean;
+}
+
 /**
- * Starts the real CLI from its TypeScript source on a free loopback port and resolves once /healthz answers.
- * Only the variables given (plus PATH) reach it, so the machine's own SESSION_* settings cannot leak in.
+ * Starts the real CLI from its TypeScript source on a free loopback port and resolves once /healthz answers (or at
+ * once, with `waitForHealth: false`). Only the variables given (plus PATH) reach it, so the machine's own SESSION_* settings cannot leak in.
  */
-export async function startInstance(env: Record<string, string>): Promise<SessionqlInstance> {
+export async function startInstance(
+  env: Record<string, string>,
+  { args = [], waitForHealth = true }: InstanceOptions = {},
+): Promise<SessionqlInstance> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", "src/main.ts"], {
+  const child = spawn(process.execPath, ["-r", "@swc-node/register", "src/main.ts", ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
@@ -73,6 +84,7 @@ export async function startInstance(env: Record<string, string>): Promise<Sessio
     client: (jar = new CookieJar()) => new GraphQLClient(`${url}/graphql`, jar),
     stop: () => stopChild(child),
   };
+  if (!waitForHealth) return instance;
   try {
     await waitUntilHealthy(url, child, () => output);
   } catch (error) {
