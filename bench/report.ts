@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RunResult, summariseRounds } from "./load";
-import type { RunMeta } from "./run-meta";
+import { machineLines, type RunMeta } from "./run-meta";
 import type { ServerKind } from "./servers";
 import { WORKLOAD_TITLES, type WorkloadId } from "./workloads";
 
@@ -114,9 +114,7 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
   return [
     `# sessionql bench, ${meta.date}`,
     "",
-    `- node ${meta.node}; CPU: ${meta.cpu} (${meta.cores} cores)`,
-    `- pinning: ${meta.pinning}`,
-    `- load average at the start: ${meta.loadAverage.map((load) => load.toFixed(2)).join(", ")}`,
+    ...machineLines(meta),
     `- ${meta.connections} connections; ${meta.durationSeconds} s runs after a ${meta.warmupSeconds} s warm-up; ` +
       `median of ${meta.rounds} round(s), errors summed over them; ${meta.poolSize} pooled sessions of ` +
       `${meta.sessionBytes} bytes (5 keys)`,
@@ -138,11 +136,28 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
 
 /** Writes `<stamp>.json`, `<stamp>.md` and `latest.md` into `dir`; returns the paths written. */
 export function writeReport(dir: string, meta: ReportMeta, cells: readonly Cell[]): string[] {
+  return writeReportFiles(dir, "", meta.date, { meta, cells }, markdownReport(meta, cells));
+}
+
+/**
+ * Writes `json` to `<prefix><stamp>.json` and `markdown` to `<prefix><stamp>.md` and `<prefix>latest.md` in
+ * `dir`, the stamp being the run's date; returns the paths written.
+ */
+export function writeReportFiles(
+  dir: string,
+  prefix: string,
+  date: string,
+  json: object,
+  markdown: string,
+): string[] {
   mkdirSync(dir, { recursive: true });
-  const stamp = meta.date.replace(/[:.]/g, "-");
-  const markdown = markdownReport(meta, cells);
-  const paths = [join(dir, `${stamp}.json`), join(dir, `${stamp}.md`), join(dir, "latest.md")];
-  writeFileSync(paths[0] as string, `${JSON.stringify({ meta, cells }, null, 2)}\n`);
+  const stamp = date.replace(/[:.]/g, "-");
+  const paths = [
+    join(dir, `${prefix}${stamp}.json`),
+    join(dir, `${prefix}${stamp}.md`),
+    join(dir, `${prefix}latest.md`),
+  ];
+  writeFileSync(paths[0] as string, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(paths[1] as string, markdown);
   writeFileSync(paths[2] as string, markdown);
   return paths;

@@ -36,8 +36,21 @@ export function beginRun(): RunStart {
   const loadAverage = loadavg();
   const pinning = pinLoader();
   console.log(`pinning: ${pinning.description}`);
-  console.log(`load average: ${loadAverage.map((load) => load.toFixed(2)).join(", ")}`);
+  console.log(`load average: ${loadText(loadAverage)}`);
   return { loadAverage, pinning };
+}
+
+/** The lines of a report's header that say what machine the run had, and how busy it was. */
+export function machineLines(meta: RunMeta): string[] {
+  return [
+    `- node ${meta.node}; CPU: ${meta.cpu} (${meta.cores} cores)`,
+    `- pinning: ${meta.pinning}`,
+    `- load average at the start: ${loadText(meta.loadAverage)}`,
+  ];
+}
+
+function loadText(loadAverage: readonly number[]): string {
+  return loadAverage.map((load) => load.toFixed(2)).join(", ");
 }
 
 /** The header facts of a run that started with `start` and loaded the servers as `settings` say. */

@@ -1,8 +1,6 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { type RunResult, summariseRounds } from "./load";
-import { markdownTable } from "./report";
-import type { RunMeta } from "./run-meta";
+import { markdownTable, writeReportFiles } from "./report";
+import { machineLines, type RunMeta } from "./run-meta";
 import type { StallSummary, SweepCounters } from "./scale-probe";
 import type { ScaleStoreName } from "./scale-stores";
 
@@ -148,9 +146,7 @@ export function scaleMarkdown(meta: ScaleMeta, results: readonly ScaleResult[]):
   return [
     `# sessionql scale bench, ${meta.date}`,
     "",
-    `- node ${meta.node}; CPU: ${meta.cpu} (${meta.cores} cores)`,
-    `- pinning: ${meta.pinning}`,
-    `- load average at the start: ${meta.loadAverage.map((load) => load.toFixed(2)).join(", ")}`,
+    ...machineLines(meta),
     `- sessions of ${meta.sessionBytes} bytes of data (5 keys), saved through the store adapter as the server saves them`,
     "- bytes per session: SQLite = growth of page_count × page_size after a WAL checkpoint; Redis = growth of " +
       "INFO used_memory; both divided by N",
@@ -172,16 +168,5 @@ export function scaleMarkdown(meta: ScaleMeta, results: readonly ScaleResult[]):
 
 /** Writes `scale-<stamp>.json`, `scale-<stamp>.md` and `scale-latest.md` into `dir`; returns the paths. */
 export function writeScaleReport(dir: string, meta: ScaleMeta, results: readonly ScaleResult[]): string[] {
-  mkdirSync(dir, { recursive: true });
-  const stamp = meta.date.replace(/[:.]/g, "-");
-  const markdown = scaleMarkdown(meta, results);
-  const paths = [
-    join(dir, `scale-${stamp}.json`),
-    join(dir, `scale-${stamp}.md`),
-    join(dir, "scale-latest.md"),
-  ];
-  writeFileSync(paths[0] as string, `${JSON.stringify({ meta, results }, null, 2)}\n`);
-  writeFileSync(paths[1] as string, markdown);
-  writeFileSync(paths[2] as string, markdown);
-  return paths;
+  return writeReportFiles(dir, "scale-", meta.date, { meta, results }, scaleMarkdown(meta, results));
 }
