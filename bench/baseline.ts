@@ -4,14 +4,13 @@ import { CookieSigner } from "../src/http/cookie";
 import { newSessionKey } from "../src/session/keys";
 import type { SessionData, SessionRecord } from "../src/session/store";
 import { createStore } from "../src/stores/index";
+import { COOKIE_NAME, SESSION_AGE_MS } from "./workloads";
 
 /**
  * The bench's baseline: a bare node:http server doing the store work sessionql does for the bench's requests
  * (verify the signed cookie, load, versioned save) with no fastify, GraphQL or session layer, so the ratio of
  * the two isolates what those layers cost. Configured like sessionql: PORT, HOST, SESSION_STORE, SESSION_SECRET.
  */
-const COOKIE_NAME = "sessionid";
-const AGE_MS = 1_209_600 * 1000;
 const EMPTY_SESSION = JSON.stringify({ data: { session: { data: {} } } });
 
 const store = createStore(requiredEnv("SESSION_STORE"));
@@ -53,7 +52,7 @@ async function write(response: ServerResponse, sessionKey: string | undefined, n
     ...record,
     data: { ...record.data, counter: n },
     version: record.version + 1,
-    expiresAtMs: Date.now() + AGE_MS,
+    expiresAtMs: Date.now() + SESSION_AGE_MS,
   };
   // No retry: the bench never has two requests on one session in flight, so a lost check is a wrong answer.
   if (!(await store.save(sessionKey, next, record.version))) {
@@ -65,7 +64,7 @@ async function write(response: ServerResponse, sessionKey: string | undefined, n
 /** Stores a new session holding `data` and sets its cookie, as sessionql's first saving mutation would. */
 async function seed(response: ServerResponse, data: SessionData): Promise<void> {
   const sessionKey = newSessionKey();
-  const record: SessionRecord = { data, expiresAtMs: Date.now() + AGE_MS, version: 1 };
+  const record: SessionRecord = { data, expiresAtMs: Date.now() + SESSION_AGE_MS, version: 1 };
   if (!(await store.save(sessionKey, record, undefined))) throw new Error("a fresh session key was taken");
   response.setHeader("set-cookie", `${COOKIE_NAME}=${signer.sign(sessionKey)}; Path=/; HttpOnly`);
   answer(response, 200, JSON.stringify({ data: { seed: { version: 1 } } }));

@@ -22,7 +22,7 @@ import {
 } from "./scale-stores";
 import { measureSweep, PROBE, SWEEP_INTERVAL_SECONDS } from "./scale-sweep";
 import { type RunningServer, startServer } from "./servers";
-import { COOKIE_NAME, type Fixtures, SESSION_DATA } from "./workloads";
+import { COOKIE_NAME, type Fixtures, SESSION_AGE_MS, SESSION_DATA } from "./workloads";
 
 const USAGE = `usage: node -r @swc-node/register bench/scale.ts [options]
   --sessions <n>     live sessions in the big store (default 1000000)
@@ -38,8 +38,6 @@ const USAGE = `usage: node -r @swc-node/register bench/scale.ts [options]
 
 /** The store W1R at scale is compared with holds this many sessions ("W1 at 1 k"). */
 const SMALL_SESSIONS = 1000;
-/** The server's default SESSION_COOKIE_AGE, so live sessions outlast the run as real ones would. */
-const LIVE_AGE_MS = 1_209_600 * 1000;
 
 interface Options {
   sessions: number;
@@ -176,7 +174,8 @@ interface Loaded {
 /** Fills the small store with 1 k live sessions and the big one with N, measuring the big one's growth. */
 async function loadStores(small: ScaleStore, large: ScaleStore, options: Options): Promise<Loaded> {
   const emptyBytes = await large.bytesUsed();
-  const liveUntil = Date.now() + LIVE_AGE_MS;
+  // As long as the server gives a new session, so the live ones outlast the run as real ones would.
+  const liveUntil = Date.now() + SESSION_AGE_MS;
   const smallKeep = new Set(randomIndices(options.poolSize, SMALL_SESSIONS));
   const smallKeys = await small.fill(SMALL_SESSIONS, liveUntil, smallKeep);
   const loadStarted = performance.now();

@@ -1,4 +1,5 @@
 import type { Request } from "autocannon";
+import { DEFAULTS } from "../src/config";
 
 /** The workloads `npm run bench` knows, in the order it runs them. */
 export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4"] as const;
@@ -25,7 +26,10 @@ export const MARKER = "sessionql-bench-marker";
 export const SESSION_DATA: Readonly<Record<string, unknown>> = sessionData(1024);
 
 /** The cookie both servers read (sessionql's default SESSION_COOKIE_NAME). */
-export const COOKIE_NAME = "sessionid";
+export const COOKIE_NAME = DEFAULTS.SESSION_COOKIE_NAME;
+
+/** How long a session lives from its last save (sessionql's default SESSION_COOKIE_AGE). */
+export const SESSION_AGE_MS = Number(DEFAULTS.SESSION_COOKIE_AGE) * 1000;
 
 /** The GraphQL request bodies; the write's text is constant so Apollo's document cache serves it. */
 export const READ_BODY = JSON.stringify({ query: "{ session { data } }" });
