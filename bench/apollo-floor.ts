@@ -1,21 +1,16 @@
 import "reflect-metadata";
 import { ApolloServer, HeaderMap } from "@apollo/server";
-import {
-  ApolloServerPluginCacheControlDisabled,
-  ApolloServerPluginLandingPageDisabled,
-} from "@apollo/server/plugin/disabled";
 import Fastify from "fastify";
 import { GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
 import { loadConfig } from "../src/config";
-import { formatError } from "../src/graphql/errors";
-import { queryLimitRules } from "../src/graphql/query-limits";
+import { apolloRequestSettings, withoutDefaultPlugins } from "../src/graphql/apollo-settings";
 import { JSONScalar } from "../src/graphql/scalars";
 import { COOKIE_NAME, SESSION_DATA } from "./workloads";
 
 /**
- * The bench's Apollo floor: Apollo Server on fastify, configured as sessionql configures it (CSRF prevention,
- * the query-limit validation rules, the token limit, the error formatter, no landing page, no cache-control
- * plugin), answering the bench's operations from constants: no cookie check, no session layer, no store. What
+ * The bench's Apollo floor: Apollo Server on fastify, configured by sessionql's own apolloRequestSettings and
+ * withoutDefaultPlugins (CSRF prevention, the query-limit validation rules, the token limit, the error formatter,
+ * no landing page, no cache-control plugin), answering the bench's operations from constants: no cookie check, no session layer, no store. What
  * it serves is the most any session server built on Apollo Server and fastify could serve on this machine, so
  * sessionql's distance to it is what the session layer costs, and its distance to the bare baseline is what
  * Apollo Server and fastify cost. Configured like sessionql: PORT, HOST.
@@ -59,13 +54,8 @@ const schema = new GraphQLSchema({
 async function main(): Promise<void> {
   const apollo = new ApolloServer<FloorContext>({
     schema,
-    formatError,
-    includeStacktraceInErrorResponses: false,
-    csrfPrevention: true,
-    introspection: false,
-    validationRules: queryLimitRules(config.graphql),
-    parseOptions: { maxTokens: config.graphql.maxTokens },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
+    ...apolloRequestSettings(config.graphql),
+    plugins: withoutDefaultPlugins(),
   });
   await apollo.start();
   const app = Fastify({ logger: false });
