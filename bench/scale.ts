@@ -102,8 +102,9 @@ async function scaleStore(name: ScaleStoreName, run: Run): Promise<ScaleResult> 
   });
   const servers: RunningServer[] = [];
   const start = async (store: ScaleStore) => {
-    servers.push(await startOn(store, run));
-    return servers.at(-1) as RunningServer;
+    const server = await startOn(store, run);
+    servers.push(server);
+    return server;
   };
   try {
     const loaded = await loadStores(small, large, options);
