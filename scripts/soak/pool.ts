@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { DEFAULTS } from "../../src/config";
 
 /** The cookie sessionql sets unless SESSION_COOKIE_NAME says otherwise. */
-export const COOKIE_NAME = "sessionid";
+export const COOKIE_NAME = DEFAULTS.SESSION_COOKIE_NAME;
 
 const UPDATE = "mutation($values: JSONObject!) { updateSession(values: $values) { version } }";
 
