@@ -100,6 +100,14 @@ export class Session {
     this.modified = true;
   }
 
+  /** The value under `key`; when there is none, stores `value` there first (Django's setdefault). */
+  setDefault(key: string, value: unknown): unknown {
+    checkKey(key, this.limits);
+    if (Object.hasOwn(this.data, key)) return this.data[key];
+    this.set(key, value);
+    return value;
+  }
+
   /** Removes `key`; returns whether it was there and what it held (`defaultValue` when absent). */
   pop(key: string, defaultValue: unknown = null): { found: boolean; value: unknown } {
     checkKey(key, this.limits);
