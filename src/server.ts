@@ -1,22 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import fastifyCors from "@fastify/cors";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "./config";
 import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-settings";
 import { errorLoggingPlugin } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
-import { buildSessionSchema } from "./graphql/schema";
-import type { RequestContext, SessionHttpOptions } from "./http/context";
-import { CookieSigner } from "./http/cookie";
-import { createCreationLimit } from "./http/creation-limit";
+import type { SessionContext } from "./graphql/session-context";
 import { registerGraphQLRoute } from "./http/graphql-route";
 import { registerHealthRoutes } from "./http/health";
+import { createSessions, type Sessions } from "./library";
 import { createMetrics } from "./observability/metrics";
-import { SessionService } from "./session/service";
 import type { Clock } from "./session/session";
 import type { SessionStore } from "./session/store";
-import { type Sweeper, startSweeper } from "./session/sweeper";
 
 /** What a server is built from besides the config. */
 export interface ServerDependencies {
@@ -30,8 +26,9 @@ export interface ServerDependencies {
 /** A built server; nothing listens until `start`. */
 export interface SessionServer {
   app: FastifyInstance;
-  sessions: SessionService;
-  /** Listens on the configured host and port and starts the sweeper; resolves to the base URL. */
+  /** The session layer the server serves, as any application's Apollo Server would use it. */
+  sessions: Sessions;
+  /** Listens on the configured host and port; resolves to the base URL. */
   start(): Promise<string>;
   /** Runs one sweep now, as the sweeper does on its interval; resolves to how many expired sessions went. */
   sweepNow(): Promise<number>;
@@ -39,14 +36,20 @@ export interface SessionServer {
   stop(): Promise<void>;
 }
 
+/** The standalone server's context: the library's, plus the request's logger, whose lines carry its id. */
+export type ServerContext = SessionContext & { log: FastifyBaseLogger };
+
 const MIB = 1024 * 1024;
 const GRAPHQL_PATH = "/graphql";
 const READY_TIMEOUT_MS = 1000;
 
-/** Builds the fastify app with Apollo Server on /graphql, health routes, CORS and the sweeper; starts nothing. */
+/**
+ * The standalone server: sessionql's library on fastify, as any application would use it (the session layer's
+ * context and plugin in an Apollo Server of its own), plus what a service around it needs: the IDE, CORS,
+ * health, metrics and the sweeper. Builds everything; starts nothing.
+ */
 export async function createServer(config: Config, dependencies: ServerDependencies): Promise<SessionServer> {
   const metrics = createMetrics();
-  const store = metrics.instrumentStore(dependencies.store);
   const app = Fastify({
     logger: dependencies.logger ?? loggerOptions(config),
     genReqId: requestId,
@@ -59,26 +62,33 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     onProtoPoisoning: "ignore",
     onConstructorPoisoning: "ignore",
   });
-  const sessions = new SessionService({
-    store,
-    policy: {
-      cookieAgeSeconds: config.cookie.ageSeconds,
-      expireAtBrowserClose: config.expireAtBrowserClose,
-      saveEveryRequest: config.saveEveryRequest,
+  const reportSweep = (outcome: { removed: number } | { error: unknown }) => {
+    if ("error" in outcome) {
+      app.log.warn({ err: outcome.error }, "sweeping expired sessions failed");
+      return;
+    }
+    if (outcome.removed > 0) app.log.info({ removed: outcome.removed }, "swept expired sessions");
+    metrics.countExpired(outcome.removed);
+  };
+  const sessions = await createSessions({
+    store: metrics.instrumentStore(dependencies.store),
+    secrets: dependencies.secrets,
+    cookie: config.cookie,
+    expireAtBrowserClose: config.expireAtBrowserClose,
+    saveEveryRequest: config.saveEveryRequest,
+    header: config.sessionHeader,
+    limits: {
+      maxKeyLength: config.limits.maxKeyLength,
+      maxValueBytes: config.limits.maxValueBytes,
+      maxBytes: config.limits.maxSessionBytes,
+      maxDepth: config.limits.maxDepth,
     },
-    limits: config.limits,
-    idSecret: dependencies.secrets[0] as string,
+    createRate: config.sessionCreateRate,
+    sweepIntervalSeconds: config.sweepIntervalSeconds,
     clock: dependencies.clock,
     onEvent: (event) => metrics.countSessionEvent(event),
+    onSweep: reportSweep,
   });
-  const http: SessionHttpOptions = {
-    sessions,
-    signer: new CookieSigner(dependencies.secrets),
-    cookie: config.cookie,
-    sessionHeader: config.sessionHeader,
-    creationLimit: createCreationLimit(config.sessionCreateRate),
-    trustProxy: config.trustProxy,
-  };
 
   const corsOrigins = new Set(config.corsOrigins);
   await app.register(fastifyCors, {
@@ -108,13 +118,14 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     return reply.code(status).send({ statusCode: status, message });
   });
 
-  const apollo = new ApolloServer<RequestContext>({
-    schema: buildSessionSchema(),
+  const apollo = new ApolloServer<ServerContext>({
+    schema: sessions.schema,
     ...apolloRequestSettings(config.graphql),
     // main.ts owns the signals and stops everything in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     logger: app.log,
     plugins: [
+      sessions.plugin,
       ...withoutDefaultPlugins(),
       metricsPlugin((operation, code) => metrics.countRequest(operation, code)),
       errorLoggingPlugin(),
@@ -133,40 +144,30 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     if (closing) reply.header("connection", "close");
     done(null, payload);
   });
-  registerGraphQLRoute(app, apollo, { path: GRAPHQL_PATH, batching: config.graphql.batching, http });
-  registerHealthRoutes(app, store, READY_TIMEOUT_MS);
+  registerGraphQLRoute(app, apollo, {
+    path: GRAPHQL_PATH,
+    batching: config.graphql.batching,
+    context: (request, reply) => ({ ...sessions.context({ request, reply }), log: request.log }),
+  });
+  registerHealthRoutes(app, sessions.store, READY_TIMEOUT_MS);
   app.get("/metrics", async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  let sweeper: Sweeper | undefined;
-  const reportSweep = (outcome: { removed: number } | { error: unknown }) => {
-    if ("error" in outcome) {
-      app.log.warn({ err: outcome.error }, "sweeping expired sessions failed");
-      return;
-    }
-    if (outcome.removed > 0) app.log.info({ removed: outcome.removed }, "swept expired sessions");
-    metrics.countExpired(outcome.removed);
-  };
   return {
     app,
     sessions,
-    async start() {
-      const address = await app.listen({ port: config.port, host: config.host });
-      sweeper = startSweeper(store, config.sweepIntervalSeconds * 1000, reportSweep);
-      return address;
-    },
+    start: () => app.listen({ port: config.port, host: config.host }),
     async sweepNow() {
-      const removed = await store.clearExpired();
+      const removed = await sessions.clearExpired();
       reportSweep({ removed });
       return removed;
     },
     async stop() {
       closing = true;
-      await sweeper?.stop();
       await app.close();
       await apollo.stop();
-      await store.close();
+      await sessions.close();
     },
   };
 }

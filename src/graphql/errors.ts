@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { FastifyBaseLogger } from "fastify";
-import type { GraphQLError, GraphQLFormattedError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { SessionError, type SessionErrorCode } from "../session/errors";
 
 const CODES: Record<SessionErrorCode, string> = {
@@ -11,6 +11,39 @@ const CODES: Record<SessionErrorCode, string> = {
   CONFLICT: "SESSION_CONFLICT",
   RATE_LIMITED: "RATE_LIMITED",
 };
+
+/**
+ * A session failure as the GraphQL error an application's resolver throws: the contract's code in
+ * `extensions.code` and the core's message, written for clients. The core error is kept as `originalError` (never
+ * serialised), so the cause of a store outage reaches the server's log and not the response.
+ */
+export function sessionGraphQLError(error: SessionError): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { code: CODES[error.code] }, originalError: error });
+}
+
+/** What an operation threw, as a client may see it: session errors get their code; anything else is kept. */
+export function asGraphQLError(error: unknown): unknown {
+  return error instanceof SessionError ? sessionGraphQLError(error) : error;
+}
+
+/** Runs `operation`, throwing what it throws as {@link asGraphQLError} words it. */
+export async function codedErrors<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw asGraphQLError(error);
+  }
+}
+
+/** The session error behind a resolver's error, whether it was thrown bare or as {@link sessionGraphQLError}. */
+function sessionErrorOf(error: unknown): SessionError | undefined {
+  const original = unwrapResolverError(error);
+  if (original instanceof SessionError) return original;
+  if (original instanceof GraphQLError && original.originalError instanceof SessionError) {
+    return original.originalError;
+  }
+  return undefined;
+}
 
 /** Codes whose messages are written for clients (parse, validation and input errors from graphql-js and Apollo). */
 const CLIENT_CODES = new Set([
@@ -31,9 +64,9 @@ const CLIENT_CODES = new Set([
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const { locations, path } = formatted;
-  const original = unwrapResolverError(error);
-  if (original instanceof SessionError) {
-    return { message: original.message, locations, path, extensions: { code: CODES[original.code] } };
+  const sessionError = sessionErrorOf(error);
+  if (sessionError !== undefined) {
+    return { message: sessionError.message, locations, path, extensions: { code: CODES[sessionError.code] } };
   }
   const code = clientCode(formatted.extensions);
   if (code !== undefined) return { message: formatted.message, locations, path, extensions: { code } };
@@ -59,9 +92,9 @@ export function errorLoggingPlugin(): ApolloServerPlugin<{ log: FastifyBaseLogge
 
 /** What a client is told of a store outage or an unexpected failure is only a code; the cause goes to the log. */
 function hiddenCause(error: GraphQLError): unknown {
-  const original = unwrapResolverError(error);
-  if (original instanceof SessionError) return original.code === "STORE_UNAVAILABLE" ? original : undefined;
-  return clientCode(error.extensions) === undefined ? original : undefined;
+  const sessionError = sessionErrorOf(error);
+  if (sessionError !== undefined) return sessionError.code === "STORE_UNAVAILABLE" ? sessionError : undefined;
+  return clientCode(error.extensions) === undefined ? unwrapResolverError(error) : undefined;
 }
 
 /** The code of an error whose message graphql-js or Apollo wrote for clients, if it is one. */

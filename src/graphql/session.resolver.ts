@@ -1,68 +1,78 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from "type-graphql";
-import type { RequestContext } from "../http/context";
-import type { Session } from "../session/session";
+import type { RequestSession } from "../http/request-session";
+import { codedErrors } from "./errors";
+import { refusePrivateKeys } from "./public-view";
 import { JSONObjectScalar, JSONScalar } from "./scalars";
 import { PopSessionResult, SessionType } from "./session.type";
+import { REQUEST_SESSION, type SessionContext } from "./session-context";
 
-/** The session query and mutations: each one call into the service, answering with the Session. */
+/**
+ * The session query and mutations: each one call into `context.session`, answering with the request's session.
+ * Keys under the private prefix are refused here, since a browser can send any of these.
+ */
 @Resolver()
 export class SessionResolver {
   @Query(() => SessionType)
-  session(@Ctx() { sessions, session }: RequestContext): Promise<Session> {
-    return sessions.read(session);
+  async session(@Ctx() { session }: SessionContext): Promise<RequestSession> {
+    const request = session[REQUEST_SESSION];
+    await codedErrors(() => request.layer.sessions.read(request.session));
+    return request;
   }
 
   @Mutation(() => SessionType, { description: "Store `value` under `key`." })
   async setSession(
     @Arg("key", () => String) key: string,
     @Arg("value", () => JSONScalar) value: unknown,
-    @Ctx() { sessions, session }: RequestContext,
-  ): Promise<Session> {
-    await sessions.change(session, (draft) => draft.set(key, value));
-    return session;
+    @Ctx() { session }: SessionContext,
+  ): Promise<RequestSession> {
+    refusePrivateKeys(session[REQUEST_SESSION], [key]);
+    await session.set(key, value);
+    return session[REQUEST_SESSION];
   }
 
   @Mutation(() => PopSessionResult, { description: "Remove `key` and return what it held." })
   async popSession(
     @Arg("key", () => String) key: string,
     @Arg("default", () => JSONScalar, { nullable: true }) defaultValue: unknown,
-    @Ctx() { sessions, session }: RequestContext,
+    @Ctx() { session }: SessionContext,
   ): Promise<PopSessionResult> {
-    const popped = await sessions.change(session, (draft) => draft.pop(key, defaultValue ?? null));
-    return { ...popped, session };
+    refusePrivateKeys(session[REQUEST_SESSION], [key]);
+    const popped = await session.pop(key, defaultValue ?? null);
+    return { ...popped, session: session[REQUEST_SESSION] };
   }
 
   @Mutation(() => SessionType, {
     description: "Remove every entry; an empty session is deleted and its cookie expired.",
   })
-  async clearSession(@Ctx() { sessions, session }: RequestContext): Promise<Session> {
-    await sessions.change(session, (draft) => draft.clear());
-    return session;
+  async clearSession(@Ctx() { session }: SessionContext): Promise<RequestSession> {
+    await session.clear();
+    return session[REQUEST_SESSION];
   }
 
   @Mutation(() => SessionType, { description: "Store every entry of `values` (like dict.update)." })
   async updateSession(
     @Arg("values", () => JSONObjectScalar) values: Record<string, unknown>,
-    @Ctx() { sessions, session }: RequestContext,
-  ): Promise<Session> {
-    await sessions.change(session, (draft) => draft.update(values));
-    return session;
+    @Ctx() { session }: SessionContext,
+  ): Promise<RequestSession> {
+    refusePrivateKeys(session[REQUEST_SESSION], Object.keys(values));
+    await session.update(values);
+    return session[REQUEST_SESSION];
   }
 
   @Mutation(() => SessionType, {
     description: "Delete the session and its data and expire the cookie (logout).",
   })
-  async flushSession(@Ctx() { sessions, session }: RequestContext): Promise<Session> {
-    await sessions.flush(session);
-    return session;
+  async flushSession(@Ctx() { session }: SessionContext): Promise<RequestSession> {
+    await session.flush();
+    return session[REQUEST_SESSION];
   }
 
   @Mutation(() => SessionType, {
     description: "Keep the data under a new session key; the old key stops working (call on login).",
   })
-  async cycleSessionKey(@Ctx() { sessions, session }: RequestContext): Promise<Session> {
-    await sessions.cycleKey(session);
-    return session;
+  async cycleSessionKey(@Ctx() { session }: SessionContext): Promise<RequestSession> {
+    await session.cycleKey();
+    return session[REQUEST_SESSION];
   }
 
   @Mutation(() => SessionType, {
@@ -71,9 +81,9 @@ export class SessionResolver {
   })
   async setSessionExpiry(
     @Arg("seconds", () => Int, { nullable: true }) seconds: number | null,
-    @Ctx() { sessions, session }: RequestContext,
-  ): Promise<Session> {
-    await sessions.change(session, (draft) => draft.setExpiry(seconds ?? null));
-    return session;
+    @Ctx() { session }: SessionContext,
+  ): Promise<RequestSession> {
+    await session.setExpiry(seconds ?? null);
+    return session[REQUEST_SESSION];
   }
 }

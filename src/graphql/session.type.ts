@@ -1,9 +1,9 @@
-import { Arg, Ctx, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
-import type { RequestContext } from "../http/context";
-import type { Session } from "../session/session";
+import { Arg, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
+import type { RequestSession } from "../http/request-session";
+import { publicGet, publicHas, publicItems, publicKeys } from "./public-view";
 import { DateTimeISOScalar, JSONObjectScalar, JSONScalar } from "./scalars";
 
-/** The GraphQL face of a Session; its fields are resolved from the domain Session by SessionFieldsResolver. */
+/** The GraphQL face of a request's session; its fields are resolved by SessionFieldsResolver. */
 @ObjectType("Session", { description: "The caller's session, found through the session cookie." })
 export class SessionType {}
 
@@ -20,10 +20,13 @@ export class PopSessionResult {
   value!: unknown;
 
   @Field(() => SessionType)
-  session!: Session;
+  session!: RequestSession;
 }
 
-/** Reads each Session field from the domain Session; keys are checked against the limits like everywhere else. */
+/**
+ * Reads each Session field from the request's session, showing no private key; keys are checked against the
+ * limits like everywhere else.
+ */
 @Resolver(() => SessionType)
 export class SessionFieldsResolver {
   @FieldResolver(() => ID, {
@@ -31,18 +34,18 @@ export class SessionFieldsResolver {
     description:
       "A stable, non-secret handle for this session (never the cookie value); null until the session is stored. Changes when the key is cycled.",
   })
-  id(@Root() session: Session, @Ctx() context: RequestContext): string | null {
-    return context.sessions.publicId(session);
+  id(@Root() request: RequestSession): string | null {
+    return request.publicId();
   }
 
   @FieldResolver(() => JSONObjectScalar, { description: "Every entry, as one JSON object." })
-  data(@Root() session: Session): Record<string, unknown> {
-    return session.items();
+  data(@Root() request: RequestSession): Record<string, unknown> {
+    return publicItems(request);
   }
 
   @FieldResolver(() => [String])
-  keys(@Root() session: Session): string[] {
-    return session.keys();
+  keys(@Root() request: RequestSession): string[] {
+    return publicKeys(request);
   }
 
   @FieldResolver(() => JSONScalar, {
@@ -50,20 +53,20 @@ export class SessionFieldsResolver {
     description: "The value stored under `key`, or `default` when there is none.",
   })
   get(
-    @Root() session: Session,
+    @Root() request: RequestSession,
     @Arg("key", () => String) key: string,
     @Arg("default", () => JSONScalar, { nullable: true }) defaultValue: unknown,
   ): unknown {
-    return session.get(key, defaultValue ?? null);
+    return publicGet(request, key, defaultValue ?? null);
   }
 
   @FieldResolver(() => Boolean)
-  has(@Root() session: Session, @Arg("key", () => String) key: string): boolean {
-    return session.has(key);
+  has(@Root() request: RequestSession, @Arg("key", () => String) key: string): boolean {
+    return publicHas(request, key);
   }
 
   @FieldResolver(() => Boolean)
-  isEmpty(@Root() session: Session): boolean {
+  isEmpty(@Root() { session }: RequestSession): boolean {
     return session.isEmpty();
   }
 
@@ -71,26 +74,26 @@ export class SessionFieldsResolver {
     nullable: true,
     description: "When the session expires; null when it ends with the browser.",
   })
-  expiresAt(@Root() session: Session): Date | null {
+  expiresAt(@Root() { session }: RequestSession): Date | null {
     return session.getExpireAtBrowserClose() ? null : session.getExpiryDate();
   }
 
   @FieldResolver(() => Int, {
     description: "Seconds until the session expires (the cookie age for a browser-close session).",
   })
-  expiryAge(@Root() session: Session): number {
+  expiryAge(@Root() { session }: RequestSession): number {
     return session.getExpiryAge();
   }
 
   @FieldResolver(() => Boolean)
-  expireAtBrowserClose(@Root() session: Session): boolean {
+  expireAtBrowserClose(@Root() { session }: RequestSession): boolean {
     return session.getExpireAtBrowserClose();
   }
 
   @FieldResolver(() => Int, {
     description: "Goes up by one with every saved change; 0 for a session never stored.",
   })
-  version(@Root() session: Session): number {
+  version(@Root() { session }: RequestSession): number {
     return session.version;
   }
 }

@@ -1,38 +1,31 @@
 import { Readable } from "node:stream";
 import { type ApolloServer, HeaderMap, type HTTPGraphQLRequest } from "@apollo/server";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { refuseMalformedBatch } from "./batch";
-import {
-  createContextFactory,
-  type RequestContext,
-  type SessionHttpOptions,
-  writeSessionHeaders,
-} from "./context";
 import { refuseUnpreflightedGet } from "./csrf";
 import { createIdeHandler } from "./ide";
 
 /** What the GraphQL route serves besides Apollo itself. */
-export interface GraphQLRouteOptions {
+export interface GraphQLRouteOptions<Context> {
   path: string;
   batching: boolean;
-  http: SessionHttpOptions;
+  /** Each request's context (the session layer's, for the standalone server). */
+  context: (request: FastifyRequest, reply: FastifyReply) => Context;
 }
 
 /**
- * Serves Apollo Server on `path` (GET and POST). This is our own fastify integration rather than
- * @as-integrations/fastify's because the hot path is shorter: the session context is built here (no context
- * factory round trip), the IDE, CSRF and batch checks are plain calls instead of three more async hooks, the
- * session's cookie is written in the same step as Apollo's headers instead of an onSend hook, and the query
- * string is sliced off the URL instead of parsed with `new URL` on every request (profiled under `npm run bench`).
+ * Serves Apollo Server on `path` (GET and POST), as @as-integrations/fastify does: the context comes from the
+ * same `{ request, reply }` and the session layer's plugin writes the cookie on the same reply. It is our own
+ * route because the hot path is shorter: the context is built without a promise-returning factory, the IDE, CSRF
+ * and batch checks are plain calls instead of three more async hooks, and the query string is sliced off the URL
+ * instead of parsed with `new URL` on every request (profiled under `npm run bench`).
  */
-export function registerGraphQLRoute(
+export function registerGraphQLRoute<Context extends object>(
   app: FastifyInstance,
-  apollo: ApolloServer<RequestContext>,
-  options: GraphQLRouteOptions,
+  apollo: ApolloServer<Context>,
+  options: GraphQLRouteOptions<Context>,
 ): void {
   const serveIde = createIdeHandler(options.path);
-  const { http } = options;
-  const contextFor = createContextFactory(http);
   app.route({
     method: ["GET", "POST"],
     url: options.path,
@@ -46,14 +39,13 @@ export function registerGraphQLRoute(
       }
       if (reply.sent) return reply;
 
-      const context = contextFor(request);
+      const context = options.context(request, reply);
       const response = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: toGraphQLRequest(request),
         context: () => Promise.resolve(context),
       });
       for (const [name, value] of response.headers) reply.header(name, value);
       reply.code(response.status ?? 200);
-      await writeSessionHeaders(context, request, reply, http);
       if (response.body.kind === "complete") return response.body.string;
       // Incremental delivery (`@defer`) answers stream.
       return reply.send(Readable.from(response.body.asyncIterator));

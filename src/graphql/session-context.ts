@@ -1,0 +1,147 @@
+import type { RequestSession } from "../http/request-session";
+import type { Session } from "../session/session";
+import type { SessionData } from "../session/store";
+import { codedErrors as coded } from "./errors";
+
+/** What `sessions.context()` gives the application's context: spread it in, or put it in a context type. */
+export interface SessionContext {
+  session: SessionHandle;
+}
+
+/**
+ * The synchronous session methods a {@link SessionHandle.modify} callback gets: changes to one draft, saved
+ * together. The callback may run again on a fresh copy when another request saved first, so it must only change
+ * the draft (no other side effects).
+ */
+export type SessionDraft = Pick<
+  Session,
+  | "get"
+  | "has"
+  | "keys"
+  | "items"
+  | "isEmpty"
+  | "set"
+  | "setDefault"
+  | "pop"
+  | "update"
+  | "clear"
+  | "setExpiry"
+>;
+
+/** Where the GraphQL layer finds the request behind a handle; not part of the package's API. */
+export const REQUEST_SESSION: unique symbol = Symbol("sessionql.requestSession");
+
+/**
+ * `context.session`: Django's session API for the application's resolvers. The session loads on first use, and
+ * each change is saved, with the version check, before its promise resolves; limits and failures are thrown as
+ * GraphQL errors whose `extensions.code` is the contract's (`BAD_USER_INPUT`, `STORE_UNAVAILABLE`, …). Private
+ * keys are ordinary keys here: only the GraphQL operations hide them.
+ */
+export class SessionHandle {
+  readonly [REQUEST_SESSION]: RequestSession;
+
+  constructor(request: RequestSession) {
+    this[REQUEST_SESSION] = request;
+  }
+
+  /** The value under `key`, or `defaultValue` (null) when there is none. */
+  get(key: string, defaultValue: unknown = null): Promise<unknown> {
+    return this.read((session) => session.get(key, defaultValue));
+  }
+
+  /** Whether `key` holds a value. */
+  has(key: string): Promise<boolean> {
+    return this.read((session) => session.has(key));
+  }
+
+  /** Every key, in insertion order. */
+  keys(): Promise<string[]> {
+    return this.read((session) => session.keys());
+  }
+
+  /** A copy of every entry. */
+  items(): Promise<SessionData> {
+    return this.read((session) => session.items());
+  }
+
+  /** Whether the session holds no entries. */
+  isEmpty(): Promise<boolean> {
+    return this.read((session) => session.isEmpty());
+  }
+
+  /** Seconds until the session expires (the cookie age for a browser-close session). */
+  expiryAge(): Promise<number> {
+    return this.read((session) => session.getExpiryAge());
+  }
+
+  /** When the session expires if nothing changes it. */
+  expiryDate(): Promise<Date> {
+    return this.read((session) => session.getExpiryDate());
+  }
+
+  /** Whether the session ends when the browser closes. */
+  expireAtBrowserClose(): Promise<boolean> {
+    return this.read((session) => session.getExpireAtBrowserClose());
+  }
+
+  /** The session's public, non-secret id (as `Session.id` shows it), or null while nothing is stored. */
+  id(): Promise<string | null> {
+    return this.read(() => this[REQUEST_SESSION].publicId());
+  }
+
+  /** Stores `value` under `key`. */
+  async set(key: string, value: unknown): Promise<void> {
+    await this.modify((draft) => draft.set(key, value));
+  }
+
+  /** The value under `key`; when there is none, stores `value` there first (Django's setdefault). */
+  setDefault(key: string, value: unknown): Promise<unknown> {
+    return this.modify((draft) => draft.setDefault(key, value));
+  }
+
+  /** Removes `key`: whether it was there, and what it held (`defaultValue`, null, when absent). */
+  pop(key: string, defaultValue: unknown = null): Promise<{ found: boolean; value: unknown }> {
+    return this.modify((draft) => draft.pop(key, defaultValue));
+  }
+
+  /** Stores every entry of `values`, or none when one breaks a limit. */
+  async update(values: SessionData): Promise<void> {
+    await this.modify((draft) => draft.update(values));
+  }
+
+  /** Removes every entry; an empty session is deleted and its cookie expired. */
+  async clear(): Promise<void> {
+    await this.modify((draft) => draft.clear());
+  }
+
+  /** Seconds of inactivity before expiry: > 0, 0 for browser close, null for the default policy. */
+  async setExpiry(seconds: number | null): Promise<void> {
+    await this.modify((draft) => draft.setExpiry(seconds));
+  }
+
+  /** Deletes the session and its data and expires the cookie (logout). */
+  async flush(): Promise<void> {
+    const { layer, session } = this[REQUEST_SESSION];
+    await coded(() => layer.sessions.flush(session));
+  }
+
+  /** Keeps the data under a new session key; the old key stops working (call it on login). */
+  async cycleKey(): Promise<void> {
+    const { layer, session } = this[REQUEST_SESSION];
+    await coded(() => layer.sessions.cycleKey(session));
+  }
+
+  /**
+   * Makes several changes in one save: `mutate` changes the draft, and everything it did is saved together, or
+   * nothing when it throws or a limit is broken. Resolves to what `mutate` returned.
+   */
+  modify<T>(mutate: (draft: SessionDraft) => T): Promise<T> {
+    const { layer, session } = this[REQUEST_SESSION];
+    return coded(() => layer.sessions.change(session, mutate));
+  }
+
+  private async read<T>(answer: (session: Session) => T): Promise<T> {
+    const { layer, session } = this[REQUEST_SESSION];
+    return coded(async () => answer(await layer.sessions.read(session)));
+  }
+}

@@ -1,0 +1,108 @@
+import type { ApolloServerOptionsWithTypeDefs, ApolloServerPlugin, BaseContext } from "@apollo/server";
+import type { GraphQLSchema } from "graphql";
+import type Keyv from "keyv";
+import { sessionsPlugin } from "./graphql/plugin";
+import { buildSessionSchema, sessionTypeDefsAndResolvers } from "./graphql/schema";
+import { type SessionContext, SessionHandle } from "./graphql/session-context";
+import { CookieSigner } from "./http/cookie";
+import { createCreationLimit } from "./http/creation-limit";
+import { RequestSession, type SessionLayer } from "./http/request-session";
+import { type ContextArgument, exchangeFor } from "./integrations/index";
+import { checkSessionsOptions, isKeyv, type SessionSettings, type SessionsOptions } from "./library-options";
+import { SessionService } from "./session/service";
+import type { SessionRecord, SessionStore } from "./session/store";
+import { type Sweeper, startSweeper } from "./session/sweeper";
+import { createStore } from "./stores/index";
+import { createKeyvStore } from "./stores/keyv-store";
+
+/** A resolver map as Apollo Server takes it, for any application context. */
+export type SessionResolverMap = Exclude<
+  // biome-ignore lint/suspicious/noExplicitAny: the map is the same whatever the application's context type is.
+  NonNullable<ApolloServerOptionsWithTypeDefs<any>["resolvers"]>,
+  unknown[]
+>;
+
+/** sessionql's session layer for an Apollo Server: what `createSessions()` resolves to. */
+export interface Sessions {
+  /** The session query and mutations of the contract, to merge with the application's own type defs. */
+  readonly typeDefs: string;
+  /** Their resolvers (and the JSON, JSONObject and DateTimeISO scalars), to merge with the application's. */
+  readonly resolvers: SessionResolverMap;
+  /** The session operations as a schema of their own, for a server that serves only them. */
+  readonly schema: GraphQLSchema;
+  /** Required in `plugins`: writes the cookie (or header) on the framework's response after each operation. */
+  readonly plugin: ApolloServerPlugin<BaseContext>;
+  /** The context a request needs: `{ session }`, from fastify's `{ request, reply }` or `{ req, res }`. */
+  context(argument: ContextArgument): SessionContext;
+  /** Deletes expired sessions now, as the sweeper does on its interval; resolves to how many went. */
+  clearExpired(signal?: AbortSignal): Promise<number>;
+  /** Stops the sweeper (ending a sweep in progress after its current step) and closes the store. */
+  close(): Promise<void>;
+  /** The session use cases behind `context.session`. */
+  readonly service: SessionService;
+  /** The store the sessions live in. */
+  readonly store: SessionStore;
+}
+
+/**
+ * Builds the session layer for an Apollo Server of the application's own: `context.session` with Django's API
+ * for its resolvers, the session operations to merge into its schema, and the plugin that writes the cookie.
+ * Throws a ConfigError naming every bad option.
+ */
+export async function createSessions(options: SessionsOptions): Promise<Sessions> {
+  const settings = checkSessionsOptions(options);
+  const store = openStore(settings, options);
+  const service = new SessionService({
+    store,
+    policy: {
+      cookieAgeSeconds: settings.cookie.ageSeconds,
+      expireAtBrowserClose: settings.expireAtBrowserClose,
+      saveEveryRequest: settings.saveEveryRequest,
+    },
+    limits: settings.limits,
+    idSecret: settings.secrets[0] as string,
+    clock: options.clock,
+    onEvent: options.onEvent,
+  });
+  const layer: SessionLayer = {
+    sessions: service,
+    signer: new CookieSigner(settings.secrets),
+    cookie: settings.cookie,
+    sessionHeader: settings.header,
+    sessionHeaderField: settings.header?.toLowerCase(),
+    creationLimit: createCreationLimit(settings.createRate),
+    privateKeyPrefix: settings.privateKeyPrefix,
+  };
+  const { typeDefs, resolvers } = sessionTypeDefsAndResolvers();
+  const onSweep = options.onSweep ?? (() => {});
+  const sweeper: Sweeper | undefined =
+    settings.sweepIntervalSeconds > 0
+      ? startSweeper(store, settings.sweepIntervalSeconds * 1000, onSweep)
+      : undefined;
+  let closed: Promise<void> | undefined;
+  return {
+    typeDefs,
+    resolvers: resolvers as SessionResolverMap,
+    schema: buildSessionSchema(),
+    plugin: sessionsPlugin(),
+    service,
+    store,
+    context: (argument) => ({ session: new SessionHandle(new RequestSession(layer, exchangeFor(argument))) }),
+    clearExpired: (signal) => store.clearExpired(signal),
+    close() {
+      closed ??= (async () => {
+        await sweeper?.stop();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+function openStore(settings: SessionSettings, options: SessionsOptions): SessionStore {
+  const { store } = settings;
+  if (typeof store === "string") return createStore(store, options.clock);
+  if (isKeyv(store))
+    return createKeyvStore(store as unknown as Keyv<SessionRecord>, { clock: options.clock });
+  return store;
+}
