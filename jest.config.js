@@ -18,4 +18,9 @@ module.exports = {
     ],
   },
   testTimeout: 20000,
+  // The examples import sessionql by its package name, as an application does; here that is the source tree.
+  moduleNameMapper: {
+    "^sessionql$": "<rootDir>/src/index.ts",
+    "^sessionql/client$": "<rootDir>/src/client/index.ts",
+  },
 };
