@@ -7,8 +7,8 @@ import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-s
 import { errorLoggingPlugin } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
 import type { SessionContext } from "./graphql/session-context";
-import { registerGraphQLRoute } from "./http/graphql-route";
-import { registerHealthRoutes } from "./http/health";
+import { registerGraphQLRoute } from "./standalone/graphql-route";
+import { registerHealthRoutes } from "./standalone/health";
 import { createSessions, type Sessions } from "./library";
 import { createMetrics } from "./observability/metrics";
 import type { Clock } from "./session/session";

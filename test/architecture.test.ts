@@ -80,7 +80,19 @@ const WEB_PACKAGES = [
 function reachesWebLayer(dependency: Dependency): boolean {
   if (dependency.target === undefined)
     return WEB_PACKAGES.some((pattern) => pattern.test(dependency.specifier));
-  return /^src\/(http|graphql)\/|^src\/(server|main)(\.ts)?$/.test(dependency.target);
+  return /^src\/(http|graphql|integrations|standalone)\/|^src\/(server|main|library)(\.ts)?$/.test(
+    dependency.target,
+  );
+}
+
+/** Web frameworks: only their adapters and the standalone server may know them. */
+const FRAMEWORK_PACKAGES = [/^fastify$/, /^@fastify\//, /^express$/, /^@as-integrations\//];
+
+function reachesFramework(dependency: Dependency): boolean {
+  return (
+    dependency.target === undefined &&
+    FRAMEWORK_PACKAGES.some((pattern) => pattern.test(dependency.specifier))
+  );
 }
 
 describe("the import scanner", () => {
@@ -143,6 +155,26 @@ describe("the stores", () => {
 
   test("import nothing from HTTP, GraphQL or the server", () => {
     const wrong = stores.filter(reachesWebLayer);
+    expect(wrong.map(describeDependency)).toEqual([]);
+  });
+});
+
+describe("the web frameworks", () => {
+  test("are known only to src/integrations (one adapter each) and the standalone server", () => {
+    const wrong = dependencies.filter(
+      (dependency) =>
+        reachesFramework(dependency) &&
+        !/^src\/(integrations|standalone)\/|^src\/server\.ts$/.test(dependency.file),
+    );
+    expect(wrong.map(describeDependency)).toEqual([]);
+  });
+
+  test("the session layer's HTTP part (cookies, the request's session) imports no GraphQL", () => {
+    const wrong = importsOf("src/http/").filter(
+      (dependency) =>
+        (dependency.target === undefined && /^(@apollo\/|graphql|type-graphql)/.test(dependency.specifier)) ||
+        isInside("src/graphql")(dependency),
+    );
     expect(wrong.map(describeDependency)).toEqual([]);
   });
 });

@@ -1,6 +1,5 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
-import type { FastifyBaseLogger } from "fastify";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { SessionError, type SessionErrorCode } from "../session/errors";
 
@@ -73,13 +72,18 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   return { message: "Internal server error", locations, path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }
 
+/** A request's own logger (pino's signature, as fastify's `request.log` has it). */
+export interface RequestLog {
+  error(details: object, message: string): void;
+}
+
 /**
  * Logs, through the request's own logger (so the line carries its request id), every error a client sees only
  * as a code: store outages and anything unexpected, with the cause a response never shows.
  */
-export function errorLoggingPlugin(): ApolloServerPlugin<{ log: FastifyBaseLogger }> {
+export function errorLoggingPlugin(): ApolloServerPlugin<{ log: RequestLog }> {
   // One listener object for every request: it keeps no per-request state.
-  const listener: GraphQLRequestListener<{ log: FastifyBaseLogger }> = {
+  const listener: GraphQLRequestListener<{ log: RequestLog }> = {
     async didEncounterErrors({ contextValue, errors }) {
       for (const error of errors) {
         const cause = hiddenCause(error);
