@@ -7,12 +7,12 @@ import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-s
 import { errorLoggingPlugin } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
 import type { SessionContext } from "./graphql/session-context";
-import { registerGraphQLRoute } from "./standalone/graphql-route";
-import { registerHealthRoutes } from "./standalone/health";
 import { createSessions, type Sessions } from "./library";
 import { createMetrics } from "./observability/metrics";
 import type { Clock } from "./session/session";
 import type { SessionStore } from "./session/store";
+import { registerGraphQLRoute } from "./standalone/graphql-route";
+import { registerHealthRoutes } from "./standalone/health";
 
 /** What a server is built from besides the config. */
 export interface ServerDependencies {
