@@ -1,19 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { SessionRecord, SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import { describeWithChromium, launchChromium, screenshot } from "../helpers/browser";
 import { ManualClock } from "../helpers/clock";
 import { startTestServer, type TestServer } from "../helpers/server";
+import { act, type StaticSite, serveSpa, settled, shownData, text } from "../helpers/spa";
 
-const SPA_DIR = resolve(__dirname, "..", "..", "examples", "spa");
 const BROWSER_TEST_TIMEOUT_MS = 30_000;
-const STEP_TIMEOUT_MS = 10_000;
 
 /** A real memory store that also remembers which session keys were saved, so a test can see that none were. */
 class RecordingStore implements SessionStore {
@@ -48,73 +41,6 @@ class RecordingStore implements SessionStore {
   }
 }
 
-/** A static file server on a loopback port of its own: a page origin distinct from sessionql's. */
-interface StaticSite {
-  origin: string;
-  close(): Promise<void>;
-}
-
-async function serveStatic(files: Record<string, { type: string; body: string }>): Promise<StaticSite> {
-  const server = createServer((req, res) => {
-    const file = files[new URL(req.url ?? "/", "http://placeholder").pathname];
-    if (file === undefined) {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-      return;
-    }
-    res.writeHead(200, { "content-type": file.type, "cache-control": "no-store" }).end(file.body);
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
-}
-
-/** Bundles examples/spa/main.ts into one browser script, as a page would load it. */
-async function bundleSpa(): Promise<string> {
-  const outDir = mkdtempSync(join(tmpdir(), "sessionql-spa-"));
-  try {
-    const outfile = join(outDir, "main.js");
-    await build({
-      entryPoints: [join(SPA_DIR, "main.ts")],
-      bundle: true,
-      format: "iife",
-      platform: "browser",
-      target: "chrome120",
-      outfile,
-      logLevel: "silent",
-    });
-    return readFileSync(outfile, "utf8");
-  } finally {
-    rmSync(outDir, { recursive: true, force: true });
-  }
-}
-
-const status = (page: Page) => page.getByTestId("status");
-const text = async (page: Page, testId: string) => (await page.getByTestId(testId).textContent()) ?? "";
-const shownData = async (page: Page) => JSON.parse(await text(page, "session-data")) as unknown;
-
-/** Waits until the page has finished its `seq`-th request; returns "ok" or "error". */
-async function settled(page: Page, seq: number): Promise<string | null> {
-  await page.locator(`[data-testid="status"][data-seq="${seq}"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
-  return status(page).getAttribute("data-state");
-}
-
-/** Clicks a button and waits for the request it starts; fails with the page's error unless `expectError`. */
-async function act(page: Page, button: string, expectError = false): Promise<void> {
-  const seq = Number(await status(page).getAttribute("data-seq"));
-  await page.getByTestId(button).click();
-  const state = await settled(page, seq + 1);
-  if (state !== (expectError ? "error" : "ok")) {
-    throw new Error(`${button} ended in state ${state}: ${await text(page, "error")}`);
-  }
-}
-
 function spaUrl(site: StaticSite, server: TestServer): string {
   return `${site.origin}/?api=${encodeURIComponent(server.graphqlUrl)}`;
 }
@@ -128,12 +54,7 @@ describeWithChromium("the example SPA in chromium", () => {
   let context: BrowserContext | undefined;
 
   beforeAll(async () => {
-    const files = {
-      "/": { type: "text/html; charset=utf-8", body: readFileSync(join(SPA_DIR, "index.html"), "utf8") },
-      "/main.js": { type: "text/javascript; charset=utf-8", body: await bundleSpa() },
-    };
-    allowedSite = await serveStatic(files);
-    foreignSite = await serveStatic(files);
+    [allowedSite, foreignSite] = await Promise.all([serveSpa(), serveSpa()]);
     const clock = new ManualClock();
     store = new RecordingStore(createStore("memory://", clock));
     server = await startTestServer({ env: { CORS_ORIGINS: allowedSite.origin }, store, clock });
