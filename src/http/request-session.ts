@@ -77,6 +77,9 @@ export class RequestSession {
    * onto that response, which replace any of the same name already there.
    */
   async operationEnded(apolloHeaders: Map<string, string>, warn: WarningLog): Promise<void> {
+    // Apollo calls every plugin's willSendResponse in one loop; waiting a tick lets the application's plugins
+    // listed after sessionql's put their Set-Cookie in the map first, so it is moved too.
+    await Promise.resolve();
     keepApplicationCookie(apolloHeaders, this.exchange);
     if (--this.operationsRunning > 0) return;
     const { session, layer, exchange } = this;

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
@@ -15,7 +15,7 @@ import {
   sessionResolvers,
 } from "../../src/index";
 import { ManualClock } from "../helpers/clock";
-import { expectNoSetCookie, expectSessionCookie } from "../helpers/cookies";
+import { expectNoSetCookie, expectSessionCookie, setCookiesOf } from "../helpers/cookies";
 import { GraphQLClient, TEST_SECRET } from "../helpers/server";
 
 /** One call of a `context.session` method: its name and arguments. */
@@ -70,6 +70,18 @@ function nested(depth: number): unknown {
   return value;
 }
 
+/** Sets `app=1` through Apollo's single-valued header map, when the request asks for it. */
+const appCookiePlugin: ApolloServerPlugin<SessionContext> = {
+  async requestDidStart({ request }) {
+    if (request.http?.headers.get("x-app-cookie") === undefined) return;
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set("set-cookie", "app=1; Path=/");
+      },
+    };
+  },
+};
+
 describe("context.session in an application's own resolvers", () => {
   const clock = new ManualClock();
   let sessions: Sessions;
@@ -86,7 +98,8 @@ describe("context.session in an application's own resolvers", () => {
     apollo = new ApolloServer<SessionContext>({
       typeDefs: [typeDefs, sessions.typeDefs],
       resolvers: [resolvers, sessions.resolvers],
-      plugins: [sessions.plugin],
+      // An application plugin after sessionql's that sets a cookie through Apollo's own header map.
+      plugins: [sessions.plugin, appCookiePlugin],
     });
     ({ url } = await startStandaloneServer(apollo, {
       listen: { port: 0, host: "127.0.0.1" },
@@ -98,8 +111,17 @@ describe("context.session in an application's own resolvers", () => {
     await sessions?.close();
   });
 
-  const run = (client: GraphQLClient, steps: Step[], kind: "query" | "mutation" = "mutation") =>
-    client.request<{ run: unknown[] }>(`${kind}($steps: [JSON!]!) { run(steps: $steps) }`, { steps });
+  const run = (
+    client: GraphQLClient,
+    steps: Step[],
+    kind: "query" | "mutation" = "mutation",
+    headers: Record<string, string> = {},
+  ) =>
+    client.request<{ run: unknown[] }>(
+      `${kind}($steps: [JSON!]!) { run(steps: $steps) }`,
+      { steps },
+      headers,
+    );
 
   test("reads load the session lazily and never create one", async () => {
     const client = new GraphQLClient(url);
@@ -163,6 +185,16 @@ describe("context.session in an application's own resolvers", () => {
     expect(new Date(date.data?.run[0] as string).getTime()).toBe(clock.now() + 1209600 * 1000);
   });
 
+  test("a Set-Cookie an application plugin puts in Apollo's header map is kept beside the session's", async () => {
+    const client = new GraphQLClient(url);
+    const { res } = await run(client, [["set", "k", 1]], "mutation", { "x-app-cookie": "yes" });
+    expect(
+      setCookiesOf(res)
+        .map((cookie) => cookie.split("=")[0])
+        .sort(),
+    ).toEqual(["app", "sessionid"]);
+  });
+
   test("cycleKey keeps the data under a new key and id; flush ends the session and expires the cookie", async () => {
     const client = new GraphQLClient(url);
     await run(client, [["set", "k", "v"]]);
@@ -208,6 +240,48 @@ describe("context.session in an application's own resolvers", () => {
       expect(await client.data()).toEqual({ kept: true });
     },
   );
+});
+
+describe("the header transport of the library", () => {
+  let sessions: Sessions;
+  let apollo: ApolloServer<SessionContext>;
+  let url: string;
+
+  beforeAll(async () => {
+    sessions = await createSessions({
+      store: "memory://",
+      secrets: [TEST_SECRET],
+      header: "X-Session-Token",
+    });
+    apollo = new ApolloServer<SessionContext>({
+      typeDefs: sessions.typeDefs,
+      resolvers: sessions.resolvers,
+      plugins: [sessions.plugin],
+    });
+    ({ url } = await startStandaloneServer(apollo, {
+      listen: { port: 0, host: "127.0.0.1" },
+      context: async ({ req, res }) => sessions.context({ req, res }),
+    }));
+  });
+  afterAll(async () => {
+    await apollo?.stop();
+    await sessions?.close();
+  });
+
+  test("carries the session in the header instead of a cookie, and Vary names it", async () => {
+    const client = new GraphQLClient(url);
+    const set = await client.request(`mutation { setSession(key: "k", value: 1) { version } }`, undefined, {
+      "x-session-token": "",
+    });
+    const token = set.res.headers.get("x-session-token");
+    expect(token).toMatch(/\./);
+    expectNoSetCookie(set.res);
+    expect(set.res.headers.get("vary")).toMatch(/X-Session-Token/);
+    const read = await client.request<{ session: { data: unknown } }>("{ session { data } }", undefined, {
+      "x-session-token": token as string,
+    });
+    expect(read.data?.session.data).toEqual({ k: 1 });
+  });
 });
 
 describe("createSessions options", () => {

@@ -146,9 +146,7 @@ describe("the package as npm pack builds it, installed into a fresh application"
       "node16",
       "--skipLibCheck",
     ];
-    await expect(
-      run(process.execPath, [tsc, ...flags, "app.ts"], { cwd: app }),
-    ).resolves.toBeDefined();
+    await expect(run(process.execPath, [tsc, ...flags, "app.ts"], { cwd: app })).resolves.toBeDefined();
   }, 60_000);
 
   test("an application written from the README runs on it: its resolvers read and write the session", async () => {
