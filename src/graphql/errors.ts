@@ -1,13 +1,14 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { SessionError, type SessionErrorCode } from "../session/errors";
+import { SessionError, type SessionErrorCode, VersionConflictError } from "../session/errors";
 
 const CODES: Record<SessionErrorCode, string> = {
   BAD_INPUT: "BAD_USER_INPUT",
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
   SESSION_INTERRUPTED: "SESSION_INTERRUPTED",
   CONFLICT: "SESSION_CONFLICT",
+  VERSION_CONFLICT: "VERSION_CONFLICT",
   RATE_LIMITED: "RATE_LIMITED",
 };
 
@@ -17,7 +18,13 @@ const CODES: Record<SessionErrorCode, string> = {
  * serialised), so the cause of a store outage reaches the server's log and not the response.
  */
 export function sessionGraphQLError(error: SessionError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: { code: CODES[error.code] }, originalError: error });
+  return new GraphQLError(error.message, { extensions: extensionsOf(error), originalError: error });
+}
+
+/** What a client reads of a session error: its code, and for a version conflict the version it found. */
+function extensionsOf(error: SessionError): Record<string, unknown> {
+  const code = CODES[error.code];
+  return error instanceof VersionConflictError ? { code, version: error.currentVersion } : { code };
 }
 
 /** What an operation threw, as a client may see it: session errors get their code; anything else is kept. */
@@ -65,7 +72,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const { locations, path } = formatted;
   const sessionError = sessionErrorOf(error);
   if (sessionError !== undefined) {
-    return { message: sessionError.message, locations, path, extensions: { code: CODES[sessionError.code] } };
+    return { message: sessionError.message, locations, path, extensions: extensionsOf(sessionError) };
   }
   const code = clientCode(formatted.extensions);
   if (code !== undefined) return { message: formatted.message, locations, path, extensions: { code } };

@@ -55,6 +55,12 @@ export function publicHas(request: RequestSession, key: string): boolean {
   return coded(() => request.session.has(key)) && !isPrivate(request, key);
 }
 
+/** When a public `key`'s entry ends by itself; null for a private key, as for one with no expiry. */
+export function publicKeyExpiresAt(request: RequestSession, key: string): Date | null {
+  const at = coded(() => request.session.keyExpiresAt(key));
+  return isPrivate(request, key) ? null : at;
+}
+
 /** Runs a synchronous check, throwing bad input as the coded GraphQL error a client reads. */
 function coded<T>(check: () => T): T {
   try {

@@ -28,6 +28,19 @@ export type SessionDraft = Pick<
   | "setExpiry"
 >;
 
+/** How a write is applied. */
+export interface WriteOptions {
+  /** Apply only while the stored version is still this one (0: only while no session is stored); otherwise
+   * VERSION_CONFLICT, with the current version in `extensions.version`, and nothing changes. */
+  ifVersion?: number;
+}
+
+/** How `set` and `setDefault` store an entry. */
+export interface SetOptions extends WriteOptions {
+  /** Seconds (≥ 1) after which the entry disappears by itself (flash messages, one-time codes). */
+  expiresIn?: number;
+}
+
 /** Where the GraphQL layer finds the request behind a handle; not part of the package's API. */
 export const REQUEST_SESSION: unique symbol = Symbol("sessionql.requestSession");
 
@@ -84,60 +97,77 @@ export class SessionHandle {
     return this.read((session) => session.getExpireAtBrowserClose());
   }
 
+  /** When the entry under `key` ends by itself (set with `expiresIn`); null when it has no expiry or is absent. */
+  keyExpiresAt(key: string): Promise<Date | null> {
+    return this.read((session) => session.keyExpiresAt(key));
+  }
+
+  /** When the session was first stored; null until then. */
+  createdAt(): Promise<Date | null> {
+    return this.read((session) => (session.createdAtMs === undefined ? null : new Date(session.createdAtMs)));
+  }
+
   /** The session's public, non-secret id (as `Session.id` shows it), or null while nothing is stored. */
   id(): Promise<string | null> {
     return this.read(() => this[REQUEST_SESSION].publicId());
   }
 
-  /** Stores `value` under `key`. */
-  async set(key: string, value: unknown): Promise<void> {
-    await this.modify((draft) => draft.set(key, value));
+  /** Stores `value` under `key`; with `expiresIn`, the entry disappears by itself after that many seconds. */
+  async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
+    await this.modify((draft) => draft.set(key, value, options.expiresIn), options);
   }
 
   /** The value under `key`; when there is none, stores `value` there first (Django's setdefault). */
-  setDefault(key: string, value: unknown): Promise<unknown> {
-    return this.modify((draft) => draft.setDefault(key, value));
+  async setDefault(key: string, value: unknown, options: SetOptions = {}): Promise<unknown> {
+    return (await this.modify((draft) => draft.setDefault(key, value, options.expiresIn), options)).value;
   }
 
   /** Removes `key`: whether it was there, and what it held (`defaultValue`, null, when absent). */
-  pop(key: string, defaultValue: unknown = null): Promise<{ found: boolean; value: unknown }> {
-    return this.modify((draft) => draft.pop(key, defaultValue));
+  pop(
+    key: string,
+    defaultValue: unknown = null,
+    options: WriteOptions = {},
+  ): Promise<{ found: boolean; value: unknown }> {
+    return this.modify((draft) => draft.pop(key, defaultValue), options);
   }
 
   /** Stores every entry of `values`, or none when one breaks a limit. */
-  async update(values: SessionData): Promise<void> {
-    await this.modify((draft) => draft.update(values));
+  async update(values: SessionData, options: WriteOptions = {}): Promise<void> {
+    await this.modify((draft) => draft.update(values), options);
   }
 
   /** Removes every entry; an empty session is deleted and its cookie expired. */
-  async clear(): Promise<void> {
-    await this.modify((draft) => draft.clear());
+  async clear(options: WriteOptions = {}): Promise<void> {
+    await this.modify((draft) => draft.clear(), options);
   }
 
-  /** Seconds of inactivity before expiry: > 0, 0 for browser close, null for the default policy. */
-  async setExpiry(seconds: number | null): Promise<void> {
-    await this.modify((draft) => draft.setExpiry(seconds));
+  /**
+   * The expiry: seconds of inactivity (> 0), 0 for browser close, a Date for a fixed end that activity does not
+   * move, or null for the default policy.
+   */
+  async setExpiry(expiry: number | Date | null, options: WriteOptions = {}): Promise<void> {
+    await this.modify((draft) => draft.setExpiry(expiry), options);
   }
 
   /** Deletes the session and its data and expires the cookie (logout). */
-  async flush(): Promise<void> {
+  async flush(options: WriteOptions = {}): Promise<void> {
     const { layer, session } = this[REQUEST_SESSION];
-    await coded(() => layer.sessions.flush(session));
+    await coded(() => layer.sessions.flush(session, options));
   }
 
   /** Keeps the data under a new session key; the old key stops working (call it on login). */
-  async cycleKey(): Promise<void> {
+  async cycleKey(options: WriteOptions = {}): Promise<void> {
     const { layer, session } = this[REQUEST_SESSION];
-    await coded(() => layer.sessions.cycleKey(session));
+    await coded(() => layer.sessions.cycleKey(session, options));
   }
 
   /**
    * Makes several changes in one save: `mutate` changes the draft, and everything it did is saved together, or
    * nothing when it throws or a limit is broken. Resolves to what `mutate` returned.
    */
-  modify<T>(mutate: (draft: SessionDraft) => T): Promise<T> {
+  modify<T>(mutate: (draft: SessionDraft) => T, options: WriteOptions = {}): Promise<T> {
     const { layer, session } = this[REQUEST_SESSION];
-    return coded(() => layer.sessions.change(session, mutate));
+    return coded(() => layer.sessions.change(session, mutate, options));
   }
 
   private async read<T>(answer: (session: Session) => T): Promise<T> {

@@ -1,11 +1,24 @@
 import { Arg, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
 import type { RequestSession } from "../http/request-session";
-import { publicGet, publicHas, publicItems, publicKeys } from "./public-view";
+import { publicGet, publicHas, publicItems, publicKeyExpiresAt, publicKeys } from "./public-view";
 import { DateTimeISOScalar, JSONObjectScalar, JSONScalar } from "./scalars";
 
 /** The GraphQL face of a request's session; its fields are resolved by SessionFieldsResolver. */
 @ObjectType("Session", { description: "The caller's session, found through the session cookie." })
 export class SessionType {}
+
+/** What setSessionDefault answers. */
+@ObjectType("SetSessionDefaultResult")
+export class SetSessionDefaultResult {
+  @Field(() => Boolean, { description: "Whether `key` already held a value (then nothing was saved)." })
+  found!: boolean;
+
+  @Field(() => JSONScalar, { nullable: true, description: "The value now stored under `key`." })
+  value!: unknown;
+
+  @Field(() => SessionType)
+  session!: RequestSession;
+}
 
 /** What popSession answers. */
 @ObjectType("PopSessionResult")
@@ -95,5 +108,23 @@ export class SessionFieldsResolver {
   })
   version(@Root() { session }: RequestSession): number {
     return session.version;
+  }
+
+  @FieldResolver(() => DateTimeISOScalar, {
+    nullable: true,
+    description:
+      "When the session was first stored; null until then. Kept by every later save and by cycleSessionKey.",
+  })
+  createdAt(@Root() { session }: RequestSession): Date | null {
+    return session.createdAtMs === undefined ? null : new Date(session.createdAtMs);
+  }
+
+  @FieldResolver(() => DateTimeISOScalar, {
+    nullable: true,
+    description:
+      "When the entry under `key` expires on its own (set with `expiresIn`); null when it has no expiry or is absent.",
+  })
+  keyExpiresAt(@Root() request: RequestSession, @Arg("key", () => String) key: string): Date | null {
+    return publicKeyExpiresAt(request, key);
   }
 }

@@ -4,6 +4,7 @@ export type SessionErrorCode =
   | "STORE_UNAVAILABLE"
   | "SESSION_INTERRUPTED"
   | "CONFLICT"
+  | "VERSION_CONFLICT"
   | "RATE_LIMITED";
 
 /** A failure with a stable code that the GraphQL layer maps to `extensions.code`. */
@@ -43,6 +44,16 @@ export class SessionInterruptedError extends SessionError {
 export class ConflictError extends SessionError {
   constructor() {
     super("CONFLICT", "The session is being changed by too many requests at once; try again.");
+  }
+}
+
+/** A change asked for with `ifVersion` found the session at another version; nothing was changed. */
+export class VersionConflictError extends SessionError {
+  constructor(
+    /** The session's version now (0: no session is stored). */
+    readonly currentVersion: number,
+  ) {
+    super("VERSION_CONFLICT", `The session is at version ${currentVersion}; nothing was changed.`);
   }
 }
 

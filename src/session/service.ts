@@ -5,12 +5,19 @@ import {
   SessionError,
   SessionInterruptedError,
   StoreUnavailableError,
+  VersionConflictError,
 } from "./errors";
 import { KeyedLock } from "./keyed-lock";
 import { newSessionKey, publicId } from "./keys";
 import type { SessionLimits } from "./limits";
 import { type Clock, type ExpiryPolicy, Session, systemClock } from "./session";
 import type { SessionRecord, SessionStore } from "./store";
+
+/** How a change is applied. */
+export interface ChangeOptions {
+  /** Apply only while the stored version is still this one (0: only while no session is stored). */
+  ifVersion?: number;
+}
 
 /** What the service needs to know; every field comes from the validated config. */
 export interface SessionServiceOptions {
@@ -89,13 +96,18 @@ export class SessionService {
    * Applies `mutate` and saves the result. `mutate` may run more than once (on the fresh record after a lost
    * version check), so it must only use the session it is given. A throw leaves the session as it was.
    */
-  async change<T>(session: Session, mutate: (session: Session) => T): Promise<T> {
+  async change<T>(
+    session: Session,
+    mutate: (session: Session) => T,
+    options: ChangeOptions = {},
+  ): Promise<T> {
     session.accessed = true;
     const deadline = this.deadline();
     return this.guard(session, () =>
       this.withLock(session, deadline, async () => {
         await this.load(session, deadline);
         for (let attempt = 1; ; attempt++) {
+          checkVersion(session, options);
           const before = session.snapshot();
           try {
             const result = mutate(session);
@@ -120,12 +132,13 @@ export class SessionService {
    * written first and the old record deleted with a version check, so a failure never loses the data and a
    * concurrent change is never dropped: when the old record changed meanwhile, the copy is undone and redone.
    */
-  async cycleKey(session: Session): Promise<void> {
+  async cycleKey(session: Session, options: ChangeOptions = {}): Promise<void> {
     session.accessed = true;
     const deadline = this.deadline();
     await this.guard(session, () =>
       this.withLock(session, deadline, async () => {
         await this.load(session, deadline);
+        checkVersion(session, options);
         for (let attempt = 1; session.sessionKey !== undefined; attempt++) {
           const oldKey = session.sessionKey;
           const newKey = newSessionKey();
@@ -140,21 +153,35 @@ export class SessionService {
           }
           this.report("conflict");
           await this.reload(session, deadline);
+          checkVersion(session, options);
           if (attempt >= this.maxAttempts) throw new ConflictError();
         }
       }),
     );
   }
 
-  /** Deletes the record and empties the session (logout); the old key reads nothing afterwards. */
-  async flush(session: Session): Promise<void> {
+  /**
+   * Deletes the record and empties the session (logout); the old key reads nothing afterwards. With `ifVersion`,
+   * only while the stored version is still that one.
+   */
+  async flush(session: Session, options: ChangeOptions = {}): Promise<void> {
     session.accessed = true;
     const deadline = this.deadline();
     await this.guard(session, () =>
       this.withLock(session, deadline, async () => {
-        // No load: the record goes whatever it holds, so reading it first would only cost a round trip.
+        const { ifVersion } = options;
+        if (ifVersion !== undefined) await this.load(session, deadline);
+        // Without a version to check, no load: the record goes whatever it holds, so reading it first would only
+        // cost a round trip.
         const sessionKey = session.loaded ? session.sessionKey : session.incomingKey;
-        if (sessionKey !== undefined) await this.call(deadline, () => this.options.store.delete(sessionKey));
+        checkVersion(session, options);
+        if (sessionKey !== undefined) {
+          const deleted = await this.call(deadline, () => this.options.store.delete(sessionKey, ifVersion));
+          if (!deleted && ifVersion !== undefined) {
+            await this.reload(session, deadline).catch(() => {});
+            throw new VersionConflictError(session.version);
+          }
+        }
         session.reset();
         if (sessionKey !== undefined) this.report("flushed");
       }),
@@ -283,4 +310,10 @@ export class SessionService {
   private deadline(): number {
     return monotonicNow() + this.storeTimeoutMs;
   }
+}
+
+/** Throws VERSION_CONFLICT, with the version found, unless the session is at the version the change asked for. */
+function checkVersion(session: Session, { ifVersion }: ChangeOptions): void {
+  if (ifVersion !== undefined && session.version !== ifVersion)
+    throw new VersionConflictError(session.version);
 }

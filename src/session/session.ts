@@ -10,18 +10,25 @@ export interface Clock {
 /** The wall clock. */
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Django's expiry settings. */
+/** Django's expiry settings, and OWASP's absolute timeout. */
 export interface ExpiryPolicy {
   cookieAgeSeconds: number;
   expireAtBrowserClose: boolean;
+  /** Seconds after `createdAt` when a session ends however active it is; undefined for none. */
+  absoluteAgeSeconds?: number;
 }
 
 /** The part of a Session that a failed change puts back. */
 export interface SessionSnapshot {
   data: SessionData;
+  entryExpiresAtMs: Record<string, number> | undefined;
   expirySeconds: number | undefined;
+  fixedExpiresAtMs: number | undefined;
   modified: boolean;
 }
+
+/** The longest `expiresIn` an entry may have: ten years, as for SESSION_COOKIE_AGE. */
+const MAX_ENTRY_SECONDS = 10 * 365 * 24 * 3600;
 
 /**
  * One visitor's session during one request, in the style of Django's SessionBase: the data, the expiry
@@ -44,8 +51,13 @@ export class Session {
   version = 0;
   /** When the stored record expires (ms since the epoch). */
   expiresAtMs: number | undefined;
+  /** When the stored record was first stored (ms since the epoch); undefined until then. */
+  createdAtMs: number | undefined;
   private data: SessionData = emptyData();
+  /** When entries set with `expiresIn` end, by key; undefined while none has an expiry. */
+  private entryExpiresAtMs: Record<string, number> | undefined;
   private expirySeconds: number | undefined;
+  private fixedExpiresAtMs: number | undefined;
   private creationVerdict: Promise<boolean> | undefined;
 
   constructor(
@@ -73,125 +85,188 @@ export class Session {
   get(key: string, defaultValue: unknown = null): unknown {
     checkKey(key, this.limits);
     if (defaultValue !== null) checkValue(defaultValue, this.limits, "default");
+    this.dropExpiredEntries();
     return Object.hasOwn(this.data, key) ? this.data[key] : defaultValue;
   }
 
   /** Whether `key` holds a value. */
   has(key: string): boolean {
     checkKey(key, this.limits);
+    this.dropExpiredEntries();
     return Object.hasOwn(this.data, key);
   }
 
   /** Every key, in insertion order. */
   keys(): string[] {
+    this.dropExpiredEntries();
     return Object.keys(this.data);
   }
 
   /** A copy of every entry. */
   items(): SessionData {
+    this.dropExpiredEntries();
     return { ...this.data };
   }
 
-  /** Stores `value` under `key`. */
-  set(key: string, value: unknown): void {
+  /** Stores `value` under `key`; with `expiresInSeconds`, the entry disappears by itself after that long. */
+  set(key: string, value: unknown, expiresInSeconds?: number | null): void {
     checkKey(key, this.limits);
     checkValue(value, this.limits);
+    if (expiresInSeconds !== undefined && expiresInSeconds !== null) checkEntrySeconds(expiresInSeconds);
+    this.dropExpiredEntries();
     this.data[key] = value;
+    // Setting a key again without `expiresIn` makes it an ordinary entry again.
+    if (expiresInSeconds === undefined || expiresInSeconds === null) this.forgetEntryExpiry(key);
+    else {
+      this.entryExpiresAtMs ??= emptyExpiries();
+      this.entryExpiresAtMs[key] = this.clock.now() + expiresInSeconds * 1000;
+    }
     this.modified = true;
   }
 
-  /** The value under `key`; when there is none, stores `value` there first (Django's setdefault). */
-  setDefault(key: string, value: unknown): unknown {
+  /** The value under `key` when there is one; otherwise stores `value` there (Django's setdefault). */
+  setDefault(
+    key: string,
+    value: unknown,
+    expiresInSeconds?: number | null,
+  ): { found: boolean; value: unknown } {
     checkKey(key, this.limits);
-    if (Object.hasOwn(this.data, key)) return this.data[key];
-    this.set(key, value);
-    return value;
+    this.dropExpiredEntries();
+    if (Object.hasOwn(this.data, key)) return { found: true, value: this.data[key] };
+    this.set(key, value, expiresInSeconds);
+    return { found: false, value };
   }
 
   /** Removes `key`; returns whether it was there and what it held (`defaultValue` when absent). */
   pop(key: string, defaultValue: unknown = null): { found: boolean; value: unknown } {
     checkKey(key, this.limits);
     if (defaultValue !== null) checkValue(defaultValue, this.limits, "default");
+    this.dropExpiredEntries();
     if (!Object.hasOwn(this.data, key)) return { found: false, value: defaultValue };
     const value = this.data[key];
     delete this.data[key];
+    this.forgetEntryExpiry(key);
     this.modified = true;
     return { found: true, value };
   }
 
-  /** Stores every entry of `values`, or none of them when one breaks a limit. */
+  /** Stores every entry of `values` (none of them expiring), or none of them when one breaks a limit. */
   update(values: SessionData): void {
     const entries = Object.entries(values);
     for (const [key, value] of entries) {
       checkKey(key, this.limits);
       checkValue(value, this.limits, `value of "${truncate(key)}"`);
     }
-    for (const [key, value] of entries) this.data[key] = value;
+    this.dropExpiredEntries();
+    for (const [key, value] of entries) {
+      this.data[key] = value;
+      this.forgetEntryExpiry(key);
+    }
     this.modified = true;
   }
 
   /** Removes every entry and, as Django does, the chosen expiry with them. */
   clear(): void {
     this.data = emptyData();
+    this.entryExpiresAtMs = undefined;
     this.expirySeconds = undefined;
+    this.fixedExpiresAtMs = undefined;
     this.modified = true;
   }
 
-  /** Seconds of inactivity before expiry: > 0 seconds, 0 for browser close, null for the default policy. */
-  setExpiry(seconds: number | null): void {
-    if (seconds !== null && (!Number.isSafeInteger(seconds) || seconds < 0)) {
+  /** When the entry under `key` ends by itself; null when it has no expiry or is absent. */
+  keyExpiresAt(key: string): Date | null {
+    checkKey(key, this.limits);
+    this.dropExpiredEntries();
+    const at = this.entryExpiresAtMs?.[key];
+    return at === undefined ? null : new Date(at);
+  }
+
+  /**
+   * The expiry policy: seconds of inactivity (> 0), 0 for browser close, a Date for a fixed end that activity
+   * does not move, or null for the default policy.
+   */
+  setExpiry(expiry: number | Date | null): void {
+    if (expiry instanceof Date) {
+      const atMs = expiry.getTime();
+      if (!Number.isFinite(atMs) || atMs <= this.clock.now()) {
+        throw new BadInputError(`at must be a moment in the future, got ${describeDate(expiry)}`);
+      }
+      this.expirySeconds = undefined;
+      this.fixedExpiresAtMs = atMs;
+      this.modified = true;
+      return;
+    }
+    if (expiry !== null && (!Number.isSafeInteger(expiry) || expiry < 0)) {
       throw new BadInputError(
-        `seconds must be a whole number, 0 or more (0 = when the browser closes), got ${seconds}`,
+        `seconds must be a whole number, 0 or more (0 = when the browser closes), got ${expiry}`,
       );
     }
     // As in Django, going back to the default policy changes nothing when it was already the default.
-    if (seconds === null && this.expirySeconds === undefined) return;
-    this.expirySeconds = seconds ?? undefined;
+    if (expiry === null && this.expirySeconds === undefined && this.fixedExpiresAtMs === undefined) return;
+    this.expirySeconds = expiry ?? undefined;
+    this.fixedExpiresAtMs = undefined;
     this.modified = true;
   }
 
   /** Seconds until the session expires; the cookie age for a browser-close session. */
   getExpiryAge(): number {
     if (this.getExpireAtBrowserClose()) return this.policy.cookieAgeSeconds;
-    if (this.expiresAtMs === undefined || this.modified) return this.ageSeconds();
-    return Math.max(0, Math.round((this.expiresAtMs - this.clock.now()) / 1000));
+    const now = this.clock.now();
+    return Math.max(0, Math.round((this.getExpiryDate().getTime() - now) / 1000));
   }
 
-  /** When the session expires if nothing changes it; counted from the last save. */
+  /** When the session expires if nothing changes it: counted from the last save, or the fixed end. */
   getExpiryDate(): Date {
-    if (this.expiresAtMs === undefined || this.modified) {
-      return new Date(this.clock.now() + this.ageSeconds() * 1000);
-    }
+    if (this.expiresAtMs === undefined || this.modified) return new Date(this.endIfSavedAt(this.clock.now()));
     return new Date(this.expiresAtMs);
   }
 
   /** Whether the session (and its cookie) ends when the browser closes. */
   getExpireAtBrowserClose(): boolean {
+    if (this.fixedExpiresAtMs !== undefined) return false;
     return this.expirySeconds === undefined ? this.policy.expireAtBrowserClose : this.expirySeconds === 0;
   }
 
   /** Whether the session holds no entries (a chosen expiry alone does not count). */
   isEmpty(): boolean {
+    this.dropExpiredEntries();
     for (const _ in this.data) return false;
     return true;
   }
 
   /** Whether there is anything worth a record: entries, or an expiry other than the default (Django's `_session_expiry`). */
   hasStateToStore(): boolean {
-    return !this.isEmpty() || this.expirySeconds !== undefined;
+    return !this.isEmpty() || this.expirySeconds !== undefined || this.fixedExpiresAtMs !== undefined;
   }
 
-  /** The server-side lifetime a save starts: the chosen seconds, else the cookie age. */
-  ageSeconds(): number {
-    return this.expirySeconds !== undefined && this.expirySeconds > 0
-      ? this.expirySeconds
-      : this.policy.cookieAgeSeconds;
+  /**
+   * When a save at `nowMs` would have the session end: the fixed end, else the chosen seconds or the cookie age
+   * from now; never after the absolute end (`createdAt` + SESSION_ABSOLUTE_AGE).
+   */
+  endIfSavedAt(nowMs: number): number {
+    const idleSeconds =
+      this.expirySeconds !== undefined && this.expirySeconds > 0
+        ? this.expirySeconds
+        : this.policy.cookieAgeSeconds;
+    const end = this.fixedExpiresAtMs ?? nowMs + idleSeconds * 1000;
+    const { absoluteAgeSeconds } = this.policy;
+    if (absoluteAgeSeconds === undefined) return end;
+    return Math.min(end, (this.createdAtMs ?? nowMs) + absoluteAgeSeconds * 1000);
   }
 
-  /** The record a save at `nowMs` writes. */
+  /** The record a save at `nowMs` writes; a session stored for the first time is created now. */
   toRecord(nowMs: number, version: number): SessionRecord {
-    const record: SessionRecord = { data: this.data, expiresAtMs: nowMs + this.ageSeconds() * 1000, version };
+    this.dropExpiredEntries();
+    const record: SessionRecord = {
+      data: this.data,
+      expiresAtMs: this.endIfSavedAt(nowMs),
+      version,
+      createdAtMs: this.createdAtMs ?? nowMs,
+    };
     if (this.expirySeconds !== undefined) record.expirySeconds = this.expirySeconds;
+    if (this.fixedExpiresAtMs !== undefined) record.fixedExpiresAtMs = this.fixedExpiresAtMs;
+    if (this.entryExpiresAtMs !== undefined) record.entryExpiresAtMs = this.entryExpiresAtMs;
     return record;
   }
 
@@ -204,9 +279,16 @@ export class Session {
     }
     this.sessionKey = sessionKey;
     this.data = copyData(record.data);
+    this.entryExpiresAtMs =
+      record.entryExpiresAtMs === undefined
+        ? undefined
+        : Object.assign(emptyExpiries(), record.entryExpiresAtMs);
     this.expirySeconds = record.expirySeconds;
+    this.fixedExpiresAtMs = record.fixedExpiresAtMs;
     this.version = record.version;
     this.expiresAtMs = record.expiresAtMs;
+    // A record written before createdAt existed gets one at its next save.
+    this.createdAtMs = record.createdAtMs;
   }
 
   /** Notes a successful save of `record` under `sessionKey`. */
@@ -214,6 +296,7 @@ export class Session {
     this.sessionKey = sessionKey;
     this.version = record.version;
     this.expiresAtMs = record.expiresAtMs;
+    this.createdAtMs = record.createdAtMs;
     this.modified = false;
     this.savedThisRequest = true;
   }
@@ -230,32 +313,84 @@ export class Session {
     this.savedThisRequest = true;
   }
 
-  /** Drops the key and returns to an unsaved session; used once the record is gone. */
+  /** Drops the key and returns to an unsaved session; used once the record is gone. A later save is a new session. */
   forget(): void {
     this.sessionKey = undefined;
     this.version = 0;
     this.expiresAtMs = undefined;
+    this.createdAtMs = undefined;
   }
 
   /** Empties the session and drops its key (Django's flush, after the record was deleted). */
   reset(): void {
     this.data = emptyData();
+    this.entryExpiresAtMs = undefined;
     this.expirySeconds = undefined;
+    this.fixedExpiresAtMs = undefined;
     this.loaded = true;
     this.markDeleted();
   }
 
   /** What `restore` needs to undo a change. */
   snapshot(): SessionSnapshot {
-    return { data: copyData(this.data), expirySeconds: this.expirySeconds, modified: this.modified };
+    return {
+      data: copyData(this.data),
+      entryExpiresAtMs:
+        this.entryExpiresAtMs === undefined
+          ? undefined
+          : Object.assign(emptyExpiries(), this.entryExpiresAtMs),
+      expirySeconds: this.expirySeconds,
+      fixedExpiresAtMs: this.fixedExpiresAtMs,
+      modified: this.modified,
+    };
   }
 
   /** Puts back the state of `snapshot`. */
   restore(snapshot: SessionSnapshot): void {
     this.data = snapshot.data;
+    this.entryExpiresAtMs = snapshot.entryExpiresAtMs;
     this.expirySeconds = snapshot.expirySeconds;
+    this.fixedExpiresAtMs = snapshot.fixedExpiresAtMs;
     this.modified = snapshot.modified;
   }
+
+  /**
+   * Entries whose `expiresIn` has passed are gone for every reader. They leave the data here, without marking the
+   * session modified: the next save writes the data without them, and a read alone saves nothing.
+   */
+  private dropExpiredEntries(): void {
+    const expiries = this.entryExpiresAtMs;
+    if (expiries === undefined) return;
+    const now = this.clock.now();
+    let left = 0;
+    for (const key in expiries) {
+      if ((expiries[key] as number) <= now) {
+        delete expiries[key];
+        delete this.data[key];
+      } else left++;
+    }
+    if (left === 0) this.entryExpiresAtMs = undefined;
+  }
+
+  private forgetEntryExpiry(key: string): void {
+    if (this.entryExpiresAtMs === undefined || !Object.hasOwn(this.entryExpiresAtMs, key)) return;
+    delete this.entryExpiresAtMs[key];
+    for (const _ in this.entryExpiresAtMs) return;
+    this.entryExpiresAtMs = undefined;
+  }
+}
+
+/** Throws unless `seconds` is a whole number of seconds from 1 to ten years. */
+function checkEntrySeconds(seconds: number): void {
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_ENTRY_SECONDS) {
+    throw new BadInputError(
+      `expiresIn must be a whole number of seconds from 1 to ${MAX_ENTRY_SECONDS}, got ${seconds}`,
+    );
+  }
+}
+
+function describeDate(date: Date): string {
+  return Number.isFinite(date.getTime()) ? date.toISOString() : "an invalid date";
 }
 
 /**
@@ -264,6 +399,10 @@ export class Session {
  */
 function emptyData(): SessionData {
   return Object.create(null) as SessionData;
+}
+
+function emptyExpiries(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
 }
 
 function copyData(source: SessionData): SessionData {

@@ -6,6 +6,12 @@ export interface SessionRecord {
   data: SessionData;
   /** The expiry chosen with setExpiry: seconds of inactivity, 0 for browser close; absent means the default policy. */
   expirySeconds?: number;
+  /** A fixed end chosen with setExpiry(Date), in ms since the epoch: later saves do not move it. */
+  fixedExpiresAtMs?: number;
+  /** When entries set with `expiresIn` disappear, by key, in ms since the epoch. */
+  entryExpiresAtMs?: Record<string, number>;
+  /** When the session was first stored, in ms since the epoch; kept by every later save and key cycle. */
+  createdAtMs?: number;
   /** When the record expires, in ms since the epoch (counted from the last save). */
   expiresAtMs: number;
   /** Rises by one with every saved change. */

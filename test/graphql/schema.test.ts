@@ -118,3 +118,13 @@ describe("the committed schema.graphql", () => {
     expect(signatures(committed).sort()).toEqual(signatures(contract).sort());
   });
 });
+
+describe("against the schema of sessionql 0.1 (before the features beyond Django)", () => {
+  // The schema.graphql that clients generated their code from before ifVersion, expiresIn, setSessionDefault,
+  // keyExpiresAt and createdAt were added.
+  const released = buildSchema(readFileSync(join(__dirname, "..", "fixtures", "schema-0.1.graphql"), "utf8"));
+
+  test("has no breaking change for an existing client", () => {
+    expect(findBreakingChanges(released, built)).toEqual([]);
+  });
+});
