@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /** Everything sessionql reads from its environment, validated once. */
 export interface Config {
   readonly production: boolean;
@@ -13,10 +15,18 @@ export interface Config {
   readonly saveEveryRequest: boolean;
   readonly limits: LimitsConfig;
   readonly corsOrigins: readonly string[];
-  readonly trustProxy: boolean;
+  /**
+   * Which proxies decide the client address and protocol (X-Forwarded-For, X-Forwarded-Proto): none (false), every
+   * hop (true), the N nearest hops, or the listed addresses and CIDR ranges.
+   */
+  readonly trustProxy: TrustProxy;
   readonly sweepIntervalSeconds: number;
   readonly logLevel: string;
   readonly graphql: GraphQLConfig;
+  /** Seconds after a session's createdAt when it ends whatever its activity; undefined for no absolute timeout. */
+  readonly absoluteAgeSeconds: number | undefined;
+  /** AES-256-GCM keys in base64 (the first seals, all open); empty when data is stored in clear. */
+  readonly encryptionKeys: readonly string[];
   /** New sessions one client address may create per window; 0 turns the limit off. */
   readonly sessionCreateRate: { readonly limit: number; readonly windowSeconds: number };
   /** How long in-flight operations get to finish after SIGTERM/SIGINT before the process exits anyway. */
@@ -24,6 +34,9 @@ export interface Config {
   /** Server processes sharing the port (node:cluster); 1 serves from this process alone. */
   readonly workers: number;
 }
+
+/** TRUST_PROXY: none, every hop, a hop count, or trusted addresses and CIDR ranges. */
+export type TrustProxy = boolean | number | readonly string[];
 
 /** Limits on GraphQL documents, enforced while parsing and validating, before anything runs. */
 export interface GraphQLConfig {
@@ -91,7 +104,7 @@ export const DEFAULTS = {
   GRAPHQL_MAX_DIRECTIVES: "10",
   GRAPHQL_MAX_TOKENS: "1000",
   GRAPHQL_BATCHING: "false",
-  SESSION_CREATE_RATE: "100/60",
+  SESSION_CREATE_RATE: "0",
   SHUTDOWN_GRACE_SECONDS: "10",
   SESSIONQL_WORKERS: "1",
 } as const;
@@ -180,7 +193,7 @@ export function loadConfig(env: Env): Config {
       maxDepth: read.integer("SESSION_MAX_DEPTH", 1, 1000),
     },
     corsOrigins,
-    trustProxy: read.boolean("TRUST_PROXY"),
+    trustProxy: read.trustProxy("TRUST_PROXY"),
     sweepIntervalSeconds: read.integer("SESSION_SWEEP_INTERVAL", 1, 7 * 24 * 3600),
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS),
     graphql: {
@@ -193,6 +206,10 @@ export function loadConfig(env: Env): Config {
       introspection: env.GRAPHQL_INTROSPECTION ? read.boolean("GRAPHQL_INTROSPECTION") : !production,
       batching: read.boolean("GRAPHQL_BATCHING"),
     },
+    absoluteAgeSeconds: env.SESSION_ABSOLUTE_AGE
+      ? read.integer("SESSION_ABSOLUTE_AGE", 1, 10 * 365 * 24 * 3600)
+      : undefined,
+    encryptionKeys: read.encryptionKeys("SESSION_ENCRYPTION_KEYS"),
     sessionCreateRate: read.rate("SESSION_CREATE_RATE"),
     shutdownGraceSeconds: read.integer("SHUTDOWN_GRACE_SECONDS", 1, 3600),
     workers: read.integer("SESSIONQL_WORKERS", 1, 64),
@@ -207,7 +224,12 @@ export function loadConfig(env: Env): Config {
 }
 
 /** Variables with no default: absent means the feature is off. */
-type OptionalVariable = "SESSION_COOKIE_DOMAIN" | "SESSION_HEADER" | "GRAPHQL_INTROSPECTION";
+type OptionalVariable =
+  | "SESSION_COOKIE_DOMAIN"
+  | "SESSION_HEADER"
+  | "GRAPHQL_INTROSPECTION"
+  | "SESSION_ABSOLUTE_AGE"
+  | "SESSION_ENCRYPTION_KEYS";
 
 /** An HTTP field name (RFC 9110 token), at most 64 characters. */
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
@@ -239,7 +261,7 @@ class Reader {
       : value.trim();
   }
 
-  integer(name: keyof typeof DEFAULTS, min: number, max: number): number {
+  integer(name: keyof typeof DEFAULTS | OptionalVariable, min: number, max: number): number {
     const text = this.raw(name);
     const value = Number(text);
     if (!/^\d+$/.test(text) || value < min || value > max) {
@@ -265,6 +287,41 @@ class Reader {
     return { limit, windowSeconds };
   }
 
+  /** `false`, `true`, a hop count, or comma-separated addresses and CIDR ranges (proxy-addr's names too). */
+  trustProxy(name: keyof typeof DEFAULTS): TrustProxy {
+    const text = this.raw(name).toLowerCase();
+    if (["true", "yes", "on"].includes(text)) return true;
+    if (["false", "no", "off"].includes(text)) return false;
+    if (/^\d+$/.test(text)) {
+      const hops = Number(text);
+      if (hops <= 64) return hops === 0 ? false : hops;
+    }
+    const entries = text.split(",").map((entry) => entry.trim());
+    const bad = entries.filter((entry) => !isProxyAddress(entry));
+    if (bad.length > 0) {
+      this.problems.push(
+        `${name} must be true, false, a hop count from 0 to 64, or comma-separated addresses and CIDR ranges such as 10.0.0.0/8, got "${bad.join(", ")}"`,
+      );
+      return false;
+    }
+    return entries;
+  }
+
+  /** Comma-separated 32-byte keys in base64; none when unset. */
+  encryptionKeys(name: OptionalVariable): string[] {
+    const text = this.env[name]?.trim() ?? "";
+    if (text === "") return [];
+    const keys = text.split(",").map((key) => key.trim());
+    keys.forEach((key, index) => {
+      if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(key) || Buffer.from(key, "base64").length !== 32) {
+        this.problems.push(
+          `${name}: key ${index + 1} must be 32 random bytes in base64 (openssl rand -base64 32), got ${key.length} characters`,
+        );
+      }
+    });
+    return keys;
+  }
+
   boolean(name: keyof typeof DEFAULTS | OptionalVariable): boolean {
     const text = this.raw(name).toLowerCase();
     if (["true", "1", "yes", "on"].includes(text)) return true;
@@ -286,6 +343,16 @@ class Reader {
     if (!pattern.test(text)) this.problems.push(`${name} must be ${allowed}, got "${text}"`);
     return text;
   }
+}
+
+/** An IP address, a CIDR range, or one of proxy-addr's names for address ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (["loopback", "linklocal", "uniquelocal"].includes(entry)) return true;
+  const [address, prefix, extra] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 function isOrigin(text: string): boolean {

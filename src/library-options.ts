@@ -24,6 +24,10 @@ export interface SessionsOptions {
   expireAtBrowserClose?: boolean;
   /** SESSION_SAVE_EVERY_REQUEST. */
   saveEveryRequest?: boolean;
+  /** SESSION_ABSOLUTE_AGE: seconds after a session's createdAt when it ends however active it is. */
+  absoluteAgeSeconds?: number;
+  /** SESSION_ENCRYPTION_KEYS: 32-byte keys in base64; the first seals session data at rest, all open it. */
+  encryptionKeys?: readonly string[];
   /** SESSION_HEADER: a header name that turns on the header transport for clients without cookies. */
   header?: string;
   /** The input limits (SESSION_MAX_KEY_LENGTH, SESSION_MAX_VALUE_BYTES, SESSION_MAX_BYTES, SESSION_MAX_DEPTH). */
@@ -40,6 +44,8 @@ export interface SessionsOptions {
   onEvent?: (event: SessionEvent) => void;
   /** Told of each sweep's outcome (for logs and metrics); must not throw. */
   onSweep?: (outcome: { removed: number } | { error: unknown }) => void;
+  /** Told when a sealed record opens with none of the encryption keys (it then reads as no session). */
+  onUnreadable?: (error: unknown) => void;
 }
 
 /** The options checked and completed with the server's defaults. */
@@ -49,6 +55,8 @@ export interface SessionSettings {
   readonly cookie: CookieConfig;
   readonly expireAtBrowserClose: boolean;
   readonly saveEveryRequest: boolean;
+  readonly absoluteAgeSeconds: number | undefined;
+  readonly encryptionKeys: readonly string[];
   readonly header: string | undefined;
   readonly limits: LimitsConfig;
   readonly createRate: { readonly limit: number; readonly windowSeconds: number };
@@ -67,6 +75,8 @@ const VARIABLES = {
   "cookie.sameSite": "SESSION_COOKIE_SAMESITE",
   expireAtBrowserClose: "SESSION_EXPIRE_AT_BROWSER_CLOSE",
   saveEveryRequest: "SESSION_SAVE_EVERY_REQUEST",
+  absoluteAgeSeconds: "SESSION_ABSOLUTE_AGE",
+  encryptionKeys: "SESSION_ENCRYPTION_KEYS",
   header: "SESSION_HEADER",
   "limits.maxKeyLength": "SESSION_MAX_KEY_LENGTH",
   "limits.maxValueBytes": "SESSION_MAX_VALUE_BYTES",
@@ -85,6 +95,7 @@ const TOP_LEVEL = new Set([
   "clock",
   "onEvent",
   "onSweep",
+  "onUnreadable",
   ...Object.keys(VARIABLES).filter((option) => !option.includes(".")),
 ]);
 const NESTED = new Set(Object.keys(VARIABLES).filter((option) => option.includes(".")));
@@ -134,6 +145,8 @@ export function checkSessionsOptions(options: SessionsOptions): SessionSettings 
     cookie: config.cookie,
     expireAtBrowserClose: config.expireAtBrowserClose,
     saveEveryRequest: config.saveEveryRequest,
+    absoluteAgeSeconds: config.absoluteAgeSeconds,
+    encryptionKeys: config.encryptionKeys,
     header: config.sessionHeader,
     limits: config.limits,
     createRate: config.sessionCreateRate,
@@ -184,7 +197,9 @@ function asEnvironment(options: SessionsOptions): Record<string, string> {
     env[variable] =
       option === "createRate" && typeof value === "object" && value !== null
         ? rateText(value as { limit: unknown; windowSeconds: unknown })
-        : String(value);
+        : Array.isArray(value)
+          ? value.join(",")
+          : String(value);
   }
   return env;
 }

@@ -9,6 +9,7 @@ import { createCreationLimit } from "./http/creation-limit";
 import { RequestSession, type SessionLayer } from "./http/request-session";
 import { type ContextArgument, exchangeFor } from "./integrations/index";
 import { checkSessionsOptions, isKeyv, type SessionSettings, type SessionsOptions } from "./library-options";
+import { sealedStore } from "./session/sealed-store";
 import { SessionService } from "./session/service";
 import type { SessionRecord, SessionStore } from "./session/store";
 import { type Sweeper, startSweeper } from "./session/sweeper";
@@ -58,6 +59,7 @@ export async function createSessions(options: SessionsOptions): Promise<Sessions
       cookieAgeSeconds: settings.cookie.ageSeconds,
       expireAtBrowserClose: settings.expireAtBrowserClose,
       saveEveryRequest: settings.saveEveryRequest,
+      absoluteAgeSeconds: settings.absoluteAgeSeconds,
     },
     limits: settings.limits,
     idSecret: settings.secrets[0] as string,
@@ -99,10 +101,15 @@ export async function createSessions(options: SessionsOptions): Promise<Sessions
   };
 }
 
+/** The store the options name, sealing session data at rest when encryption keys are given. */
 function openStore(settings: SessionSettings, options: SessionsOptions): SessionStore {
   const { store } = settings;
-  if (typeof store === "string") return createStore(store, options.clock);
-  if (isKeyv(store))
-    return createKeyvStore(store as unknown as Keyv<SessionRecord>, { clock: options.clock });
-  return store;
+  const opened =
+    typeof store === "string"
+      ? createStore(store, options.clock)
+      : isKeyv(store)
+        ? createKeyvStore(store as unknown as Keyv<SessionRecord>, { clock: options.clock })
+        : store;
+  if (settings.encryptionKeys.length === 0) return opened;
+  return sealedStore(opened, settings.encryptionKeys, (error) => options.onUnreadable?.(error));
 }

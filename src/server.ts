@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import type { Config } from "./config";
+import type { Config, TrustProxy } from "./config";
 import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-settings";
 import { errorLoggingPlugin } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
@@ -11,6 +11,7 @@ import { createSessions, type Sessions } from "./library";
 import { createMetrics } from "./observability/metrics";
 import type { Clock } from "./session/session";
 import type { SessionStore } from "./session/store";
+import { drainBody } from "./standalone/drain";
 import { registerGraphQLRoute } from "./standalone/graphql-route";
 import { registerHealthRoutes } from "./standalone/health";
 
@@ -42,6 +43,9 @@ export type ServerContext = SessionContext & { log: FastifyBaseLogger };
 const MIB = 1024 * 1024;
 const GRAPHQL_PATH = "/graphql";
 const READY_TIMEOUT_MS = 1000;
+/** How much of an oversized body is read (as a multiple of the limit), and for how long, before the 413. */
+const DRAIN_LIMIT_FACTOR = 64;
+const DRAIN_TIMEOUT_MS = 10_000;
 
 /**
  * The standalone server: sessionql's library on fastify, as any application would use it (the session layer's
@@ -50,12 +54,13 @@ const READY_TIMEOUT_MS = 1000;
  */
 export async function createServer(config: Config, dependencies: ServerDependencies): Promise<SessionServer> {
   const metrics = createMetrics();
+  // Big enough that an oversized value reaches GraphQL and gets BAD_USER_INPUT naming the limit.
+  const bodyLimit = Math.max(MIB, 4 * config.limits.maxSessionBytes, 4 * config.limits.maxValueBytes);
   const app = Fastify({
     logger: dependencies.logger ?? loggerOptions(config),
     genReqId: requestId,
-    // Big enough that an oversized value reaches GraphQL and gets BAD_USER_INPUT naming the limit.
-    bodyLimit: Math.max(MIB, 4 * config.limits.maxSessionBytes, 4 * config.limits.maxValueBytes),
-    trustProxy: config.trustProxy,
+    bodyLimit,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // Session keys and values are the client's own data, and `__proto__` or `constructor` are ordinary keys
     // there (the contract says so). JSON.parse makes them own properties, and the session keeps its entries in
     // objects without a prototype, so refusing such bodies, fastify's default guard, would only lose data.
@@ -76,6 +81,8 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     cookie: config.cookie,
     expireAtBrowserClose: config.expireAtBrowserClose,
     saveEveryRequest: config.saveEveryRequest,
+    absoluteAgeSeconds: config.absoluteAgeSeconds,
+    encryptionKeys: config.encryptionKeys,
     header: config.sessionHeader,
     limits: {
       maxKeyLength: config.limits.maxKeyLength,
@@ -88,6 +95,13 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     clock: dependencies.clock,
     onEvent: (event) => metrics.countSessionEvent(event),
     onSweep: reportSweep,
+    onUnreadable: (error) => {
+      app.log.warn(
+        { err: error },
+        "a stored session opens with none of SESSION_ENCRYPTION_KEYS; it reads as no session",
+      );
+      metrics.countSessionEvent("unreadable");
+    },
   });
 
   const corsOrigins = new Set(config.corsOrigins);
@@ -110,10 +124,11 @@ export async function createServer(config: Config, dependencies: ServerDependenc
   // Requests with a "simple" content type must reach Apollo, whose CSRF prevention answers them with 400;
   // fastify would otherwise refuse them with 415 before that check could say why.
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
-  app.setErrorHandler((error: { statusCode?: number }, request, reply) => {
+  app.setErrorHandler(async (error: { statusCode?: number }, request, reply) => {
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, "request failed");
+    if (status === 413) await drainBody(request.raw, DRAIN_LIMIT_FACTOR * bodyLimit, DRAIN_TIMEOUT_MS);
     const message = status === 500 ? "Internal server error" : (error as Error).message;
     return reply.code(status).send({ statusCode: status, message });
   });
@@ -170,6 +185,18 @@ export async function createServer(config: Config, dependencies: ServerDependenc
       await sessions.close();
     },
   };
+}
+
+/**
+ * TRUST_PROXY as fastify takes it. A hop count becomes proxy-addr's `(address, hop) => hop < N`, as Express reads
+ * one: fastify's own numeric setting trusts no hop at all. A count cannot check who the nearest peer is, so the
+ * README recommends the proxies' addresses instead; the count is there for platforms that only promise one.
+ */
+function fastifyTrustProxy(
+  trustProxy: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === "number") return (_address, hop) => hop < trustProxy;
+  return typeof trustProxy === "boolean" ? trustProxy : [...trustProxy];
 }
 
 /**

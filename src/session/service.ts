@@ -37,9 +37,17 @@ export interface SessionServiceOptions {
 
 /**
  * What the service reports: a session stored for the first time, given a new key, flushed, deleted because it
- * became empty; a version check lost to another writer (the change is then re-applied); a creation refused.
+ * became empty; a version check lost to another writer (the change is then re-applied); a creation refused; a
+ * sealed record no encryption key opens (it reads as no session).
  */
-export type SessionEvent = "created" | "cycled" | "flushed" | "emptied" | "conflict" | "rate-limited";
+export type SessionEvent =
+  | "created"
+  | "cycled"
+  | "flushed"
+  | "emptied"
+  | "conflict"
+  | "rate-limited"
+  | "unreadable";
 
 /**
  * The session use cases: load lazily, apply a change under a per-session lock, save it with a version check,

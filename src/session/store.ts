@@ -16,6 +16,8 @@ export interface SessionRecord {
   expiresAtMs: number;
   /** Rises by one with every saved change. */
   version: number;
+  /** With encryption at rest: `data` and `entryExpiresAtMs`, sealed (then `data` is empty). */
+  sealed?: string;
 }
 
 /** Persists session records. Never returns an expired record. */

@@ -1,0 +1,110 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import type { SessionData, SessionRecord, SessionStore } from "./store";
+
+const ALGORITHM = "aes-256-gcm";
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** The sealed form's version and its separator: `v1.<key id>.<iv>.<tag>.<ciphertext>`, base64url parts. */
+const FORMAT = "v1";
+
+/** What a sealed record hides: every value and every key name. */
+interface SealedPart {
+  data: SessionData;
+  entryExpiresAtMs?: Record<string, number>;
+}
+
+/** One encryption key and the short id a sealed record names it by, so opening tries the right key first. */
+interface SealingKey {
+  id: string;
+  key: Buffer;
+}
+
+/**
+ * A store that holds session data only as AES-256-GCM ciphertext (SESSION_ENCRYPTION_KEYS): the entries and
+ * their key names are sealed, bound to the session key as additional authenticated data, so a record copied under
+ * another key does not open. The version, the expiries and createdAt stay readable, since the store's version
+ * check and sweeper need them. The first key seals; every key opens (rotation). A record written before
+ * encryption was turned on is read as it is and sealed at its next save. A record no key opens reads as no
+ * session, and `onUnreadable` is told.
+ */
+export function sealedStore(
+  inner: SessionStore,
+  base64Keys: readonly string[],
+  onUnreadable: (error: unknown) => void,
+): SessionStore {
+  const keys: SealingKey[] = base64Keys.map((text) => {
+    const key = Buffer.from(text, "base64");
+    return { id: createHash("sha256").update(key).digest("base64url").slice(0, 8), key };
+  });
+  const sealing = keys[0];
+  if (sealing === undefined) throw new Error("sealedStore needs at least one key");
+  return {
+    async load(sessionKey) {
+      const record = await inner.load(sessionKey);
+      if (record?.sealed === undefined) return record;
+      try {
+        return open(record, record.sealed, sessionKey, keys);
+      } catch (error) {
+        onUnreadable(error);
+        return undefined;
+      }
+    },
+    save: (sessionKey, record, expected) =>
+      inner.save(sessionKey, seal(record, sessionKey, sealing), expected),
+    delete: (sessionKey, expected) => inner.delete(sessionKey, expected),
+    clearExpired: (signal) => inner.clearExpired(signal),
+    ping: () => inner.ping(),
+    close: () => inner.close(),
+  };
+}
+
+function seal(record: SessionRecord, sessionKey: string, { id, key }: SealingKey): SessionRecord {
+  const { data, entryExpiresAtMs, sealed: _previous, ...readable } = record;
+  const hidden: SealedPart = entryExpiresAtMs === undefined ? { data } : { data, entryExpiresAtMs };
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(boundTo(sessionKey));
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(hidden), "utf8"), cipher.final()]);
+  const parts = [FORMAT, id, iv, cipher.getAuthTag(), ciphertext].map((part) =>
+    typeof part === "string" ? part : part.toString("base64url"),
+  );
+  return { ...readable, data: {}, sealed: parts.join(".") };
+}
+
+function open(
+  record: SessionRecord,
+  sealed: string,
+  sessionKey: string,
+  keys: readonly SealingKey[],
+): SessionRecord {
+  const [format, id, iv, tag, ciphertext] = sealed.split(".");
+  if (format !== FORMAT || iv === undefined || tag === undefined || ciphertext === undefined) {
+    throw new Error("not a sealed session record");
+  }
+  // The named key first; the others too, in case two keys share an id prefix.
+  const ordered = [
+    ...keys.filter((candidate) => candidate.id === id),
+    ...keys.filter((candidate) => candidate.id !== id),
+  ];
+  let failure: unknown = new Error("no encryption key opens this session record");
+  for (const { key } of ordered) {
+    try {
+      const decipher = createDecipheriv(ALGORITHM, key, Buffer.from(iv, "base64url"), {
+        authTagLength: TAG_BYTES,
+      });
+      decipher.setAAD(boundTo(sessionKey));
+      decipher.setAuthTag(Buffer.from(tag, "base64url"));
+      const text = Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]);
+      const hidden = JSON.parse(text.toString("utf8")) as SealedPart;
+      const { sealed: _sealed, ...readable } = record;
+      return { ...readable, ...hidden };
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
+function boundTo(sessionKey: string): Buffer {
+  return Buffer.from(`sessionql:session:${sessionKey}`, "utf8");
+}
