@@ -68,14 +68,16 @@ async function resultOf<TResult>(response: Response): Promise<TResult> {
   }
   const { data, errors } = (typeof body === "object" && body !== null ? body : {}) as {
     data?: TResult | null;
-    errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }>;
+    errors?: Array<{ message?: unknown; extensions?: { code?: unknown; version?: unknown } }>;
   };
   const first = Array.isArray(errors) ? errors[0] : undefined;
   if (first !== undefined) {
     const code = first.extensions?.code;
+    const version = first.extensions?.version;
     throw new SessionClientError(String(first.message), {
       code: typeof code === "string" ? code : undefined,
       status,
+      version: typeof version === "number" ? version : undefined,
     });
   }
   if (!response.ok || data === null || data === undefined) {

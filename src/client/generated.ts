@@ -9,6 +9,8 @@ import type { TypedDocumentNode as DocumentNode } from "@graphql-typed-document-
 export type SetSessionMutationVariables = Exact<{
   key: string;
   value: unknown;
+  expiresIn?: number | null | undefined;
+  ifVersion?: number | null | undefined;
 }>;
 
 export type SetSessionMutation = {
@@ -24,9 +26,34 @@ export type SetSessionMutation = {
   };
 };
 
+export type SetSessionDefaultMutationVariables = Exact<{
+  key: string;
+  value: unknown;
+  expiresIn?: number | null | undefined;
+  ifVersion?: number | null | undefined;
+}>;
+
+export type SetSessionDefaultMutation = {
+  setSessionDefault: {
+    found: boolean;
+    value: unknown;
+    session: {
+      id: string | null;
+      data: Record<string, unknown>;
+      keys: Array<string>;
+      isEmpty: boolean;
+      expiresAt: string | null;
+      expiryAge: number;
+      expireAtBrowserClose: boolean;
+      version: number;
+    };
+  };
+};
+
 export type PopSessionMutationVariables = Exact<{
   key: string;
   default?: unknown;
+  ifVersion?: number | null | undefined;
 }>;
 
 export type PopSessionMutation = {
@@ -46,7 +73,9 @@ export type PopSessionMutation = {
   };
 };
 
-export type ClearSessionMutationVariables = Exact<{ [key: string]: never }>;
+export type ClearSessionMutationVariables = Exact<{
+  ifVersion?: number | null | undefined;
+}>;
 
 export type ClearSessionMutation = {
   clearSession: {
@@ -63,6 +92,7 @@ export type ClearSessionMutation = {
 
 export type UpdateSessionMutationVariables = Exact<{
   values: Record<string, unknown>;
+  ifVersion?: number | null | undefined;
 }>;
 
 export type UpdateSessionMutation = {
@@ -78,7 +108,9 @@ export type UpdateSessionMutation = {
   };
 };
 
-export type FlushSessionMutationVariables = Exact<{ [key: string]: never }>;
+export type FlushSessionMutationVariables = Exact<{
+  ifVersion?: number | null | undefined;
+}>;
 
 export type FlushSessionMutation = {
   flushSession: {
@@ -93,7 +125,9 @@ export type FlushSessionMutation = {
   };
 };
 
-export type CycleSessionKeyMutationVariables = Exact<{ [key: string]: never }>;
+export type CycleSessionKeyMutationVariables = Exact<{
+  ifVersion?: number | null | undefined;
+}>;
 
 export type CycleSessionKeyMutation = {
   cycleSessionKey: {
@@ -110,6 +144,8 @@ export type CycleSessionKeyMutation = {
 
 export type SetSessionExpiryMutationVariables = Exact<{
   seconds?: number | null | undefined;
+  at?: string | null | undefined;
+  ifVersion?: number | null | undefined;
 }>;
 
 export type SetSessionExpiryMutation = {
@@ -199,6 +235,16 @@ export const SetSessionDocument = {
           variable: { kind: "Variable", name: { kind: "Name", value: "value" } },
           type: { kind: "NonNullType", type: { kind: "NamedType", name: { kind: "Name", value: "JSON" } } },
         },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "expiresIn" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
       ],
       selectionSet: {
         kind: "SelectionSet",
@@ -216,6 +262,16 @@ export const SetSessionDocument = {
                 kind: "Argument",
                 name: { kind: "Name", value: "value" },
                 value: { kind: "Variable", name: { kind: "Name", value: "value" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "expiresIn" },
+                value: { kind: "Variable", name: { kind: "Name", value: "expiresIn" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
               },
             ],
             selectionSet: {
@@ -246,6 +302,102 @@ export const SetSessionDocument = {
     },
   ],
 } as unknown as DocumentNode<SetSessionMutation, SetSessionMutationVariables>;
+export const SetSessionDefaultDocument = {
+  kind: "Document",
+  definitions: [
+    {
+      kind: "OperationDefinition",
+      operation: "mutation",
+      name: { kind: "Name", value: "SetSessionDefault" },
+      variableDefinitions: [
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "key" } },
+          type: { kind: "NonNullType", type: { kind: "NamedType", name: { kind: "Name", value: "String" } } },
+        },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "value" } },
+          type: { kind: "NonNullType", type: { kind: "NamedType", name: { kind: "Name", value: "JSON" } } },
+        },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "expiresIn" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
+      ],
+      selectionSet: {
+        kind: "SelectionSet",
+        selections: [
+          {
+            kind: "Field",
+            name: { kind: "Name", value: "setSessionDefault" },
+            arguments: [
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "key" },
+                value: { kind: "Variable", name: { kind: "Name", value: "key" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "value" },
+                value: { kind: "Variable", name: { kind: "Name", value: "value" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "expiresIn" },
+                value: { kind: "Variable", name: { kind: "Name", value: "expiresIn" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+              },
+            ],
+            selectionSet: {
+              kind: "SelectionSet",
+              selections: [
+                { kind: "Field", name: { kind: "Name", value: "found" } },
+                { kind: "Field", name: { kind: "Name", value: "value" } },
+                {
+                  kind: "Field",
+                  name: { kind: "Name", value: "session" },
+                  selectionSet: {
+                    kind: "SelectionSet",
+                    selections: [{ kind: "FragmentSpread", name: { kind: "Name", value: "Session" } }],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: "FragmentDefinition",
+      name: { kind: "Name", value: "Session" },
+      typeCondition: { kind: "NamedType", name: { kind: "Name", value: "Session" } },
+      selectionSet: {
+        kind: "SelectionSet",
+        selections: [
+          { kind: "Field", name: { kind: "Name", value: "id" } },
+          { kind: "Field", name: { kind: "Name", value: "data" } },
+          { kind: "Field", name: { kind: "Name", value: "keys" } },
+          { kind: "Field", name: { kind: "Name", value: "isEmpty" } },
+          { kind: "Field", name: { kind: "Name", value: "expiresAt" } },
+          { kind: "Field", name: { kind: "Name", value: "expiryAge" } },
+          { kind: "Field", name: { kind: "Name", value: "expireAtBrowserClose" } },
+          { kind: "Field", name: { kind: "Name", value: "version" } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<SetSessionDefaultMutation, SetSessionDefaultMutationVariables>;
 export const PopSessionDocument = {
   kind: "Document",
   definitions: [
@@ -264,6 +416,11 @@ export const PopSessionDocument = {
           variable: { kind: "Variable", name: { kind: "Name", value: "default" } },
           type: { kind: "NamedType", name: { kind: "Name", value: "JSON" } },
         },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
       ],
       selectionSet: {
         kind: "SelectionSet",
@@ -281,6 +438,11 @@ export const PopSessionDocument = {
                 kind: "Argument",
                 name: { kind: "Name", value: "default" },
                 value: { kind: "Variable", name: { kind: "Name", value: "default" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
               },
             ],
             selectionSet: {
@@ -329,12 +491,26 @@ export const ClearSessionDocument = {
       kind: "OperationDefinition",
       operation: "mutation",
       name: { kind: "Name", value: "ClearSession" },
+      variableDefinitions: [
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
+      ],
       selectionSet: {
         kind: "SelectionSet",
         selections: [
           {
             kind: "Field",
             name: { kind: "Name", value: "clearSession" },
+            arguments: [
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+              },
+            ],
             selectionSet: {
               kind: "SelectionSet",
               selections: [{ kind: "FragmentSpread", name: { kind: "Name", value: "Session" } }],
@@ -379,6 +555,11 @@ export const UpdateSessionDocument = {
             type: { kind: "NamedType", name: { kind: "Name", value: "JSONObject" } },
           },
         },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
       ],
       selectionSet: {
         kind: "SelectionSet",
@@ -391,6 +572,11 @@ export const UpdateSessionDocument = {
                 kind: "Argument",
                 name: { kind: "Name", value: "values" },
                 value: { kind: "Variable", name: { kind: "Name", value: "values" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
               },
             ],
             selectionSet: {
@@ -428,12 +614,26 @@ export const FlushSessionDocument = {
       kind: "OperationDefinition",
       operation: "mutation",
       name: { kind: "Name", value: "FlushSession" },
+      variableDefinitions: [
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
+      ],
       selectionSet: {
         kind: "SelectionSet",
         selections: [
           {
             kind: "Field",
             name: { kind: "Name", value: "flushSession" },
+            arguments: [
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+              },
+            ],
             selectionSet: {
               kind: "SelectionSet",
               selections: [{ kind: "FragmentSpread", name: { kind: "Name", value: "Session" } }],
@@ -469,12 +669,26 @@ export const CycleSessionKeyDocument = {
       kind: "OperationDefinition",
       operation: "mutation",
       name: { kind: "Name", value: "CycleSessionKey" },
+      variableDefinitions: [
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
+      ],
       selectionSet: {
         kind: "SelectionSet",
         selections: [
           {
             kind: "Field",
             name: { kind: "Name", value: "cycleSessionKey" },
+            arguments: [
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+              },
+            ],
             selectionSet: {
               kind: "SelectionSet",
               selections: [{ kind: "FragmentSpread", name: { kind: "Name", value: "Session" } }],
@@ -516,6 +730,16 @@ export const SetSessionExpiryDocument = {
           variable: { kind: "Variable", name: { kind: "Name", value: "seconds" } },
           type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
         },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "at" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "DateTimeISO" } },
+        },
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
       ],
       selectionSet: {
         kind: "SelectionSet",
@@ -528,6 +752,16 @@ export const SetSessionExpiryDocument = {
                 kind: "Argument",
                 name: { kind: "Name", value: "seconds" },
                 value: { kind: "Variable", name: { kind: "Name", value: "seconds" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "at" },
+                value: { kind: "Variable", name: { kind: "Name", value: "at" } },
+              },
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "ifVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "ifVersion" } },
               },
             ],
             selectionSet: {

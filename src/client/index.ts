@@ -10,6 +10,8 @@ export {
   type SessionClient,
   type SessionClientOptions,
   type SessionSnapshot,
+  type SetOptions,
+  type WriteOptions,
 } from "./session-client";
 export { SessionClientError } from "./session-client-error";
 export type { SessionTransport } from "./token-keeper";

@@ -4,15 +4,18 @@ export class SessionClientError extends Error {
   readonly code: string | undefined;
   /** The HTTP status of the answer. */
   readonly status: number;
+  /** For VERSION_CONFLICT, the session's version now (`extensions.version`): read again, then retry or tell the user. */
+  readonly version: number | undefined;
 
   constructor(
     message: string,
-    details: { code?: string | undefined; status: number },
+    details: { code?: string | undefined; status: number; version?: number | undefined },
     options?: ErrorOptions,
   ) {
     super(message, options);
     this.name = new.target.name;
     this.code = details.code;
     this.status = details.status;
+    this.version = details.version;
   }
 }

@@ -7,6 +7,7 @@ import {
   GetSessionValueDocument,
   PopSessionDocument,
   type SessionFragment,
+  SetSessionDefaultDocument,
   SetSessionDocument,
   SetSessionExpiryDocument,
   UpdateSessionDocument,
@@ -42,22 +43,48 @@ export interface SessionClientOptions {
   credentials?: RequestInit["credentials"];
 }
 
+/** How a change is applied. */
+export interface WriteOptions {
+  /**
+   * Apply only while the session is still at this version (the `version` you last read; 0 = no session yet).
+   * Otherwise the call throws a SessionClientError with code "VERSION_CONFLICT" and the current `version`, and
+   * nothing changes: another tab or device wrote first.
+   */
+  ifVersion?: number;
+}
+
+/** How `set` and `setDefault` store an entry. */
+export interface SetOptions extends WriteOptions {
+  /** Seconds (≥ 1) after which the entry disappears by itself: flash messages, one-time codes. */
+  expiresIn?: number;
+}
+
 /** The visitor's session on a sessionql server, with Django's methods; each call is one request. */
 export interface SessionClient {
   session(): Promise<SessionSnapshot>;
   get<T = unknown>(key: string, defaultValue?: T): Promise<T | undefined>;
   has(key: string): Promise<boolean>;
-  set(key: string, value: unknown): Promise<SessionSnapshot>;
+  set(key: string, value: unknown, options?: SetOptions): Promise<SessionSnapshot>;
+  /** Stores `value` unless `key` holds one (Django's setdefault): whether it did, and the value now stored. */
+  setDefault<T = unknown>(
+    key: string,
+    value: T,
+    options?: SetOptions,
+  ): Promise<{ found: boolean; value: T; session: SessionSnapshot }>;
   pop<T = unknown>(
     key: string,
     defaultValue?: T,
+    options?: WriteOptions,
   ): Promise<{ found: boolean; value: T | undefined; session: SessionSnapshot }>;
-  update(values: Record<string, unknown>): Promise<SessionSnapshot>;
-  clear(): Promise<SessionSnapshot>;
-  flush(): Promise<SessionSnapshot>;
-  cycleKey(): Promise<SessionSnapshot>;
-  /** Seconds until expiry; 0 ends the session with the browser, null restores the server's default policy. */
-  setExpiry(seconds: number | null): Promise<SessionSnapshot>;
+  update(values: Record<string, unknown>, options?: WriteOptions): Promise<SessionSnapshot>;
+  clear(options?: WriteOptions): Promise<SessionSnapshot>;
+  flush(options?: WriteOptions): Promise<SessionSnapshot>;
+  cycleKey(options?: WriteOptions): Promise<SessionSnapshot>;
+  /**
+   * Seconds of inactivity before expiry; 0 ends the session with the browser; a Date ends it at that moment
+   * whatever its activity; null restores the server's default policy.
+   */
+  setExpiry(expiry: number | Date | null, options?: WriteOptions): Promise<SessionSnapshot>;
   /** The token/cookie value the client currently holds (undefined when none); for the header transport, to persist it. */
   readonly token: string | undefined;
 }
@@ -67,6 +94,7 @@ const OPERATIONS = {
   getSession: printOperation(GetSessionDocument),
   getSessionValue: printOperation(GetSessionValueDocument),
   setSession: printOperation(SetSessionDocument),
+  setSessionDefault: printOperation(SetSessionDefaultDocument),
   popSession: printOperation(PopSessionDocument),
   updateSession: printOperation(UpdateSessionDocument),
   clearSession: printOperation(ClearSessionDocument),
@@ -101,15 +129,30 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       return session.has ? (session.value as T) : defaultValue;
     },
     has: async (key) => (await execute(OPERATIONS.getSessionValue, { key })).session.has,
-    set: async (key, value) => (await execute(OPERATIONS.setSession, { key, value })).setSession,
-    async pop<T>(key: string, defaultValue?: T) {
-      const { found, value, session } = (await execute(OPERATIONS.popSession, { key })).popSession;
+    set: async (key, value, options = {}) =>
+      (await execute(OPERATIONS.setSession, { key, value, ...options })).setSession,
+    async setDefault<T>(key: string, value: T, options: SetOptions = {}) {
+      const answer = (await execute(OPERATIONS.setSessionDefault, { key, value, ...options }))
+        .setSessionDefault;
+      return { found: answer.found, value: answer.value as T, session: answer.session };
+    },
+    async pop<T>(key: string, defaultValue?: T, options: WriteOptions = {}) {
+      const { found, value, session } = (await execute(OPERATIONS.popSession, { key, ...options }))
+        .popSession;
       return { found, value: found ? (value as T) : defaultValue, session };
     },
-    update: async (values) => (await execute(OPERATIONS.updateSession, { values })).updateSession,
-    clear: async () => (await execute(OPERATIONS.clearSession, {})).clearSession,
-    flush: async () => (await execute(OPERATIONS.flushSession, {})).flushSession,
-    cycleKey: async () => (await execute(OPERATIONS.cycleSessionKey, {})).cycleSessionKey,
-    setExpiry: async (seconds) => (await execute(OPERATIONS.setSessionExpiry, { seconds })).setSessionExpiry,
+    update: async (values, options = {}) =>
+      (await execute(OPERATIONS.updateSession, { values, ...options })).updateSession,
+    clear: async (options = {}) => (await execute(OPERATIONS.clearSession, { ...options })).clearSession,
+    flush: async (options = {}) => (await execute(OPERATIONS.flushSession, { ...options })).flushSession,
+    cycleKey: async (options = {}) =>
+      (await execute(OPERATIONS.cycleSessionKey, { ...options })).cycleSessionKey,
+    setExpiry: async (expiry, options = {}) =>
+      (
+        await execute(
+          OPERATIONS.setSessionExpiry,
+          expiry instanceof Date ? { at: expiry.toISOString(), ...options } : { seconds: expiry, ...options },
+        )
+      ).setSessionExpiry,
   };
 }

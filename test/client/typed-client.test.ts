@@ -420,3 +420,38 @@ describe("the client module", () => {
     ]);
   });
 });
+
+describe("the features beyond Django through the typed client", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  test("ifVersion: a stale write throws VERSION_CONFLICT with the current version, and nothing changes", async () => {
+    const tab = createSessionClient({ url: server.graphqlUrl });
+    const first = await tab.set("note", "draft", { ifVersion: 0 });
+    expect(first.version).toBe(1);
+    await tab.set("note", "final", { ifVersion: 1 });
+    const refused = await tab.set("note", "stale", { ifVersion: 1 }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SessionClientError);
+    expect(refused).toMatchObject({ code: "VERSION_CONFLICT", version: 2 });
+    expect(await tab.get("note")).toBe("final");
+  });
+
+  test("setDefault, expiresIn and a fixed expiry Date", async () => {
+    const client = createSessionClient({ url: server.graphqlUrl });
+    expect(await client.setDefault("theme", "dark")).toMatchObject({ found: false, value: "dark" });
+    expect(await client.setDefault("theme", "light")).toMatchObject({ found: true, value: "dark" });
+    await client.set("flash", "Saved", { expiresIn: 30 });
+    const at = new Date(server.clock.now() + 3_600_000);
+    const session = await client.setExpiry(at);
+    expect(session).toMatchObject({
+      expiresAt: at.toISOString(),
+      expiryAge: 3600,
+      expireAtBrowserClose: false,
+    });
+    server.clock.advance(31);
+    expect(await client.has("flash")).toBe(false);
+  });
+});
