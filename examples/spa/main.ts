@@ -49,8 +49,14 @@ const view = {
   error: element("error"),
 };
 let seq = 0;
+/**
+ * The version of the session this page last showed. Every write is sent with it as `ifVersion`, so a write from
+ * a tab that has not seen another tab's change is refused (VERSION_CONFLICT) instead of silently replacing it.
+ */
+let shownVersion = 0;
 
 function showSession(session: SessionFragment): void {
+  shownVersion = session.version;
   view.id.textContent = session.id ?? "(none: not stored)";
   view.version.textContent = String(session.version);
   view.data.textContent = JSON.stringify(session.data, null, 2);
@@ -60,7 +66,11 @@ function showSession(session: SessionFragment): void {
 function describeError(error: unknown): string {
   if (CombinedGraphQLErrors.is(error)) {
     return error.errors
-      .map((e) => `GraphQL error (${String(e.extensions?.code ?? "unknown")}): ${e.message}`)
+      .map((e) =>
+        e.extensions?.code === "VERSION_CONFLICT"
+          ? `GraphQL error (VERSION_CONFLICT): another tab changed the session (now version ${String(e.extensions.version)}); read it again before you change it`
+          : `GraphQL error (${String(e.extensions?.code ?? "unknown")}): ${e.message}`,
+      )
       .join("\n");
   }
   if (ServerError.is(error)) return `Server error: HTTP ${error.statusCode}: ${error.message}`;
@@ -111,7 +121,12 @@ element("set-form").addEventListener("submit", (event) => {
   void run(
     "set",
     async () =>
-      (await client.mutate({ mutation: SetSessionDocument, variables: { key, value } })).data?.setSession,
+      (
+        await client.mutate({
+          mutation: SetSessionDocument,
+          variables: { key, value, ifVersion: shownVersion },
+        })
+      ).data?.setSession,
   );
 });
 element("read").addEventListener("click", () => void readSession());
@@ -120,7 +135,9 @@ element("cycle").addEventListener(
   () =>
     void run(
       "cycle key",
-      async () => (await client.mutate({ mutation: CycleSessionKeyDocument })).data?.cycleSessionKey,
+      async () =>
+        (await client.mutate({ mutation: CycleSessionKeyDocument, variables: { ifVersion: shownVersion } }))
+          .data?.cycleSessionKey,
     ),
 );
 element("flush").addEventListener(

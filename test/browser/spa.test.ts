@@ -133,6 +133,39 @@ describeWithChromium("the example SPA in chromium", () => {
     );
   });
 
+  describe("in two tabs of one browser", () => {
+    test(
+      "the second tab's stale write is refused with VERSION_CONFLICT instead of replacing the first tab's",
+      async () => {
+        if (browser === undefined) throw new Error("chromium did not start");
+        const shared = await browser.newContext();
+        context = shared;
+        const [first, second] = [await shared.newPage(), await shared.newPage()];
+        for (const page of [first, second]) {
+          await page.goto(spaUrl(allowedSite, server));
+          expect(await settled(page, 1)).toBe("ok");
+        }
+        await first.getByTestId("key").fill("note");
+        await first.getByTestId("value").fill('"from the first tab"');
+        await act(first, "set");
+
+        // The second tab still shows version 0: its write names that version and is refused.
+        await second.getByTestId("key").fill("note");
+        await second.getByTestId("value").fill('"from the second tab"');
+        await act(second, "set", true);
+        expect(await text(second, "error")).toMatch(/VERSION_CONFLICT.*now version 1/);
+        await screenshot(second, "spa-6-stale-tab-refused");
+
+        // Nothing was lost: after reading the session again, the second tab sees the first's write and may change it.
+        await act(second, "read");
+        expect(await shownData(second)).toEqual({ note: "from the first tab" });
+        await act(second, "set");
+        expect(await shownData(second)).toEqual({ note: "from the second tab" });
+      },
+      BROWSER_TEST_TIMEOUT_MS,
+    );
+  });
+
   describe("on an origin not in CORS_ORIGINS", () => {
     test(
       "the browser refuses the request: the page shows a network error and nothing is stored",
