@@ -185,6 +185,44 @@ describe("context.session in an application's own resolvers", () => {
     expect(new Date(date.data?.run[0] as string).getTime()).toBe(clock.now() + 1209600 * 1000);
   });
 
+  test("the features beyond Django: expiresIn, keyExpiresAt, a fixed expiry Date, createdAt and ifVersion", async () => {
+    const client = new GraphQLClient(url);
+    const at = new Date(clock.now() + 3_600_000).toISOString();
+    const { data } = await run(client, [
+      ["set", "flash", "hi", { expiresIn: 10 }],
+      ["keyExpiresAt", "flash"],
+      ["createdAt"],
+      ["setExpiry", at],
+      ["expiryAge"],
+      ["expiryDate"],
+      ["setDefault", "theme", "dark", { ifVersion: 2 }],
+    ]);
+    expect(data?.run).toEqual([
+      null,
+      new Date(clock.now() + 10_000).toISOString(),
+      new Date(clock.now()).toISOString(),
+      null,
+      3600,
+      at,
+      "dark",
+    ]);
+    const stale = await run(client, [["set", "theme", "light", { ifVersion: 1 }]]);
+    expect(stale.errors?.[0]?.extensions).toEqual({ code: "VERSION_CONFLICT", version: 3 });
+    clock.advance(11);
+    expect(
+      (
+        await run(
+          client,
+          [
+            ["has", "flash"],
+            ["get", "theme"],
+          ],
+          "query",
+        )
+      ).data?.run,
+    ).toEqual([false, "dark"]);
+  });
+
   test("a Set-Cookie an application plugin puts in Apollo's header map is kept beside the session's", async () => {
     const client = new GraphQLClient(url);
     const { res } = await run(client, [["set", "k", 1]], "mutation", { "x-app-cookie": "yes" });
