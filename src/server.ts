@@ -128,7 +128,13 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, "request failed");
-    if (status === 413) await drainBody(request.raw, DRAIN_LIMIT_FACTOR * bodyLimit, DRAIN_TIMEOUT_MS);
+    if (status === 413) {
+      // A declared length past what would be drained is answered at once: waiting for it would only hold a
+      // connection open for a client that means harm.
+      const drainable = DRAIN_LIMIT_FACTOR * bodyLimit;
+      const declared = Number(request.headers["content-length"]);
+      if (!(declared > drainable)) await drainBody(request.raw, drainable, DRAIN_TIMEOUT_MS);
+    }
     const message = status === 500 ? "Internal server error" : (error as Error).message;
     return reply.code(status).send({ statusCode: status, message });
   });
