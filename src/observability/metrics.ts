@@ -42,7 +42,7 @@ export function createMetrics(): Metrics {
   });
   const sessionEvents = new Counter({
     name: "sessionql_sessions_total",
-    help: "Sessions created, cycled, flushed, emptied or expired (swept)",
+    help: "Sessions created, cycled, flushed, emptied, expired (swept) or unreadable (no encryption key opens them)",
     labelNames: ["event"] as const,
     registers: [registry],
   });
