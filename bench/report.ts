@@ -72,6 +72,50 @@ export function resultsTable(cells: readonly Cell[]): string {
   return markdownTable(HEADER, rows);
 }
 
+const EXPRESS_HEADER = [
+  "store",
+  "workload",
+  "express-library req/s",
+  "p99 ms",
+  "express-session req/s",
+  "p99 ms",
+  "library ÷ express-session",
+  "errors lib / es",
+  "server CPU lib / es",
+];
+
+/**
+ * The Express 5 table: one row per store and workload the pair ran on, sessionql's library on Express beside
+ * Apollo Server with express-session; undefined when neither ran.
+ */
+export function expressTable(cells: readonly Cell[]): string | undefined {
+  const rows: string[][] = [];
+  const seen = new Set<string>();
+  for (const { store, workload, kind } of cells) {
+    if (kind !== "express-library" && kind !== "express-session") continue;
+    if (seen.has(`${store}/${workload}`)) continue;
+    seen.add(`${store}/${workload}`);
+    const find = (wanted: ServerKind) =>
+      summarise(cells.find((c) => c.store === store && c.workload === workload && c.kind === wanted));
+    const library = find("express-library");
+    const expressSession = find("express-session");
+    const [libraryRate, , libraryP99] = numbers(library);
+    const [sessionRate, , sessionP99] = numbers(expressSession);
+    rows.push([
+      store,
+      workload,
+      libraryRate as string,
+      libraryP99 as string,
+      sessionRate as string,
+      sessionP99 as string,
+      ratio(library, expressSession),
+      `${library?.errors ?? "–"} / ${expressSession?.errors ?? "–"}`,
+      `${percent(library?.serverCpu)} / ${percent(expressSession?.serverCpu)}`,
+    ]);
+  }
+  return rows.length === 0 ? undefined : markdownTable(EXPRESS_HEADER, rows);
+}
+
 /** `a`'s rate over `b`'s, or INVALID when either had an error or a wrong answer. */
 function ratio(a: RunResult | undefined, b: RunResult | undefined): string {
   const valid = (s: RunResult | undefined): s is RunResult => s !== undefined && s.errors === 0;
@@ -111,6 +155,7 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
     const first = cell.rounds.find((run) => run.firstError !== undefined)?.firstError;
     return first === undefined ? [] : [`- ${cell.store} ${cell.workload} ${cell.kind}: ${first}`];
   });
+  const express = expressTable(cells);
   return [
     `# sessionql bench, ${meta.date}`,
     "",
@@ -128,6 +173,17 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
     "",
     resultsTable(cells),
     "",
+    ...(express === undefined
+      ? []
+      : [
+          "On Express 5: express-library = sessionql's library (createSessions) in Apollo Server through " +
+            "@as-integrations/express5, as an application writes it (bench/express-library.ts); express-session " +
+            "= Apollo Server on Express 5 with express-session (MemoryStore, or connect-redis on node-redis), " +
+            "serving the same operations (bench/express-session.ts).",
+          "",
+          express,
+          "",
+        ]),
     ...(Object.entries(WORKLOAD_TITLES) as [WorkloadId, string][]).map(([id, title]) => `- ${id}: ${title}`),
     ...(problems.length > 0 ? ["", "Wrong answers and errors (first of each cell):", "", ...problems] : []),
     "",

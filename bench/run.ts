@@ -1,19 +1,21 @@
 /**
  * `npm run bench`: sessionql (dist/main.js) against bench/baseline.ts, a bare node:http server doing the same
  * store work, on each store and workload; on the memory store also against bench/apollo-floor.ts, Apollo Server
- * on fastify answering from constants. Both servers run pinned to core 0 and this process, the autocannon load
- * generator, on core 1; every response is checked, and a cell with any error or wrong answer reads INVALID.
- * Prints one line per run, then the table, and writes bench/results/<timestamp>.{json,md} and latest.md.
+ * on fastify answering from constants; on memory and Redis also sessionql's library on Express 5
+ * (bench/express-library.ts) against Apollo Server on Express 5 with express-session (bench/express-session.ts).
+ * The servers run pinned to core 0 and this process, the autocannon load generator, on core 1; every response
+ * is checked, and a cell with any error or wrong answer reads INVALID. Prints one line per run, then the
+ * tables, and writes bench/results/<timestamp>.{json,md} and latest.md.
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { type Pinning } from "./cpu";
 import { CommandLine } from "./options";
-import { type Cell, type ReportMeta, resultsTable, writeReport } from "./report";
+import { type Cell, expressTable, type ReportMeta, resultsTable, writeReport } from "./report";
 import { type LoadTarget, runRounds } from "./rounds";
 import { beginRun, runMeta } from "./run-meta";
 import { seedSessions } from "./seed";
-import { type RunningServer, SERVER_KINDS, startServer } from "./servers";
+import { EXPRESS_KINDS, type RunningServer, SERVER_KINDS, type ServerKind, startServer } from "./servers";
 import { openBenchStore, STORE_NAMES, type StoreName } from "./stores";
 import { WORKLOAD_IDS, type WorkloadId } from "./workloads";
 
@@ -26,6 +28,8 @@ const USAGE = `usage: npm run bench -- [options]
   --connections <n>    concurrent connections (default 32)
   --sessions <n>       sessions W2 and W4 rotate over (default 1000)
   --no-floor           leave out the Apollo floor (run on the memory store otherwise)
+  --no-express         leave out the Express 5 pair, sessionql's library and express-session (run on
+                       memory and redis otherwise)
   --cpu-prof-dir <dir> run sessionql under --cpu-prof and write its profiles there
   --out <dir>          where the reports go (default bench/results)`;
 
@@ -38,6 +42,7 @@ interface Options {
   connections: number;
   poolSize: number;
   floor: boolean;
+  express: boolean;
   cpuProfileDir: string | undefined;
   outDir: string;
 }
@@ -54,6 +59,7 @@ function readOptions(argv: string[]): Options {
     connections: { type: "string", default: "32" },
     sessions: { type: "string", default: "1000" },
     "no-floor": { type: "boolean", default: false },
+    "no-express": { type: "boolean", default: false },
     "cpu-prof-dir": { type: "string" },
     out: { type: "string", default: join(__dirname, "results") },
   });
@@ -66,9 +72,19 @@ function readOptions(argv: string[]): Options {
     connections: cli.whole("connections", values.connections, 1),
     poolSize: cli.whole("sessions", values.sessions, 1),
     floor: !values["no-floor"],
+    express: !values["no-express"],
     cpuProfileDir: values["cpu-prof-dir"],
     outDir: values.out,
   };
+}
+
+/** The servers to run on `store`. */
+function kindsOn(store: StoreName, options: Options): ServerKind[] {
+  // The floor keeps no sessions, so one store's row is enough for it.
+  const floor: ServerKind[] = store === "memory" && options.floor ? ["apollo-floor"] : [];
+  // The bench gives express-session no SQLite store, so the Express pair runs only where both have one.
+  const express = store !== "sqlite" && options.express ? EXPRESS_KINDS : [];
+  return [...SERVER_KINDS, ...floor, ...express];
 }
 
 /**
@@ -85,10 +101,7 @@ async function benchStore(
   const started: RunningServer[] = [];
   try {
     const targets: LoadTarget[] = [];
-    // The floor keeps no sessions, so one store's row is enough for it.
-    const kinds =
-      store === "memory" && options.floor ? [...SERVER_KINDS, "apollo-floor" as const] : SERVER_KINDS;
-    for (const kind of kinds) {
+    for (const kind of kindsOn(store, options)) {
       const cpuProfileDir = kind === "sessionql" ? options.cpuProfileDir : undefined;
       const server = await startServer(kind, {
         storeUrl: opened.urlFor(kind),
@@ -133,9 +146,12 @@ async function main(): Promise<void> {
     ...runMeta(start, options),
     preparation:
       "sessionql through GraphQL (updateSession without a cookie), the baseline through its /seed route " +
-      "(store.save and a cookie signed with the same secret); the Apollo floor keeps none",
+      "(store.save and a cookie signed with the same secret); the Apollo floor keeps none; sessionql's library " +
+      "on Express and express-session through GraphQL (updateSession without a cookie)",
   };
   console.log(`\n${resultsTable(cells)}\n`);
+  const express = expressTable(cells);
+  if (express !== undefined) console.log(`${express}\n`);
   for (const path of writeReport(options.outDir, meta, cells)) console.log(`wrote ${path}`);
   if (options.cpuProfileDir !== undefined) console.log(`sessionql CPU profiles in ${options.cpuProfileDir}`);
   console.log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);

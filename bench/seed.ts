@@ -1,13 +1,21 @@
-import type { RunningServer } from "./servers";
+import type { RunningServer, ServerKind } from "./servers";
 import { COOKIE_NAME, type Fixtures, SESSION_DATA } from "./workloads";
 
 const SEED_QUERY = "mutation Seed($values: JSONObject!) { updateSession(values: $values) { version } }";
 const PARALLEL = 16;
 
+/** The servers that serve `updateSession`; the others have a /seed route. */
+const SEEDED_THROUGH_GRAPHQL: ReadonlySet<ServerKind> = new Set<ServerKind>([
+  "sessionql",
+  "express-library",
+  "express-session",
+]);
+
 /**
  * Prepares the sessions of a run through the server's own HTTP interface, so the memory store (which lives in
- * the server process) gets them too: sessionql through GraphQL (`updateSession` without a cookie creates a
- * session and sets its cookie), the baseline through its /seed route (one `store.save`, then the signed cookie).
+ * the server process) gets them too: sessionql and both Express servers through GraphQL (`updateSession`
+ * without a cookie creates a session and sets its cookie), the baseline through its /seed route (one
+ * `store.save`, then the signed cookie).
  */
 export async function seedSessions(server: RunningServer, poolSize: number): Promise<Fixtures> {
   const cookies: string[] = [];
@@ -24,10 +32,9 @@ export async function seedSessions(server: RunningServer, poolSize: number): Pro
 }
 
 async function seedOne(server: RunningServer): Promise<string> {
-  const [path, body] =
-    server.kind === "sessionql"
-      ? ["/graphql", { query: SEED_QUERY, variables: { values: SESSION_DATA } }]
-      : ["/seed", { data: SESSION_DATA }];
+  const [path, body] = SEEDED_THROUGH_GRAPHQL.has(server.kind)
+    ? ["/graphql", { query: SEED_QUERY, variables: { values: SESSION_DATA } }]
+    : ["/seed", { data: SESSION_DATA }];
   const response = await fetch(`${server.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },

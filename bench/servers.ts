@@ -4,15 +4,21 @@ import { freePort } from "../test/helpers/free-port";
 import { onServerCore, type Pinning } from "./cpu";
 
 /**
- * The servers the bench compares: sessionql, the bare baseline, and the Apollo floor (Apollo Server on fastify
- * answering from constants: what any server built on them could do at most), which needs no store.
+ * The servers the bench compares: sessionql, the bare baseline, the Apollo floor (Apollo Server on fastify
+ * answering from constants: what any server built on them could do at most), which needs no store, and the two
+ * Express 5 servers: sessionql's library on Express and Apollo Server with express-session.
  */
-export type ServerKind = "sessionql" | "baseline" | "apollo-floor";
+export type ServerKind = "sessionql" | "baseline" | "apollo-floor" | "express-library" | "express-session";
 export const SERVER_KINDS: readonly ServerKind[] = ["sessionql", "baseline"];
+
+/** The Express 5 pair, which runs on the stores both have (memory and Redis). */
+export const EXPRESS_KINDS: readonly ServerKind[] = ["express-library", "express-session"];
 
 const SCRIPTS: Record<Exclude<ServerKind, "sessionql">, string> = {
   baseline: "bench/baseline.ts",
   "apollo-floor": "bench/apollo-floor.ts",
+  "express-library": "bench/express-library.ts",
+  "express-session": "bench/express-session.ts",
 };
 
 /** A server process the bench started; `stop` ends it by its pid. */
@@ -95,7 +101,7 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
   throw new Error(`server at ${url} not healthy within ${START_TIMEOUT_MS} ms:\n${output()}`);
 }
 
-/** SIGTERM (both servers then close their store and exit, and a --cpu-prof profile gets written), SIGKILL late. */
+/** SIGTERM (every server then closes its store and exits, and a --cpu-prof profile gets written), SIGKILL late. */
 function stopProcess(child: ChildProcess, kind: ServerKind, output: () => string): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve, reject) => {
