@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
 import fastifyCors from "@fastify/cors";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from "fastify";
 import type { Config, TrustProxy } from "./config";
 import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-settings";
 import { errorLoggingPlugin } from "./graphql/errors";
@@ -46,6 +51,10 @@ const READY_TIMEOUT_MS = 1000;
 /** How much of an oversized body is read (as a multiple of the limit), and for how long, before the 413. */
 const DRAIN_LIMIT_FACTOR = 64;
 const DRAIN_TIMEOUT_MS = 10_000;
+/** The levels at which every request gets fastify's "incoming request" and "request completed" lines. */
+const REQUEST_LOG_LEVELS = new Set(["debug", "trace"]);
+/** A request slower than this is logged (at warn) whatever the level, since no per-request line says so. */
+const SLOW_REQUEST_MS = 1000;
 
 /**
  * The standalone server: sessionql's library on fastify, as any application would use it (the session layer's
@@ -58,6 +67,9 @@ export async function createServer(config: Config, dependencies: ServerDependenc
   const bodyLimit = Math.max(MIB, 4 * config.limits.maxSessionBytes, 4 * config.limits.maxValueBytes);
   const app = Fastify({
     logger: dependencies.logger ?? loggerOptions(config),
+    // Per-request lines only at debug and trace: at the default level a request costs no log line at all, and a
+    // slow one gets one (see onResponse below). Errors and warnings are logged whatever the level.
+    logController: new LogController({ disableRequestLogging: !REQUEST_LOG_LEVELS.has(config.logLevel) }),
     genReqId: requestId,
     bodyLimit,
     trustProxy: fastifyTrustProxy(config.trustProxy),
@@ -159,6 +171,17 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     reply.header("x-request-id", request.id);
     done();
   });
+  if (!REQUEST_LOG_LEVELS.has(config.logLevel)) {
+    app.addHook("onResponse", (request, reply, done) => {
+      if (reply.elapsedTime >= SLOW_REQUEST_MS) {
+        request.log.warn(
+          { req: request, res: reply, responseTime: reply.elapsedTime },
+          `slow request: answered in ${Math.round(reply.elapsedTime)} ms`,
+        );
+      }
+      done();
+    });
+  }
   app.addHook("onSend", (_request, reply, payload, done) => {
     // While stopping, an answered connection must not stay open as keep-alive: the server would wait for the
     // client to hang up, and the shutdown would run out its grace period with nothing in flight.
