@@ -116,6 +116,45 @@ export function expressTable(cells: readonly Cell[]): string | undefined {
   return rows.length === 0 ? undefined : markdownTable(EXPRESS_HEADER, rows);
 }
 
+const DEFAULTS_HEADER = [
+  "store",
+  "workload",
+  "as npm start req/s",
+  "p99 ms",
+  "LOG_LEVEL=warn req/s",
+  "p99 ms",
+  "defaults ÷ warn",
+  "errors defaults / warn",
+];
+
+/**
+ * sessionql exactly as `npm start` runs it (every setting at its default, LOG_LEVEL info included) beside the
+ * bench's own sessionql (LOG_LEVEL=warn, no creation limit): what the defaults cost. Undefined when it did not run.
+ */
+export function defaultsTable(cells: readonly Cell[]): string | undefined {
+  const rows: string[][] = [];
+  for (const cell of cells) {
+    if (cell.kind !== "sessionql-defaults") continue;
+    const defaults = summarise(cell);
+    const tuned = summarise(
+      cells.find((c) => c.store === cell.store && c.workload === cell.workload && c.kind === "sessionql"),
+    );
+    const [defaultsRate, , defaultsP99] = numbers(defaults);
+    const [tunedRate, , tunedP99] = numbers(tuned);
+    rows.push([
+      cell.store,
+      cell.workload,
+      defaultsRate as string,
+      defaultsP99 as string,
+      tunedRate as string,
+      tunedP99 as string,
+      ratio(defaults, tuned),
+      `${defaults?.errors ?? "–"} / ${tuned?.errors ?? "–"}`,
+    ]);
+  }
+  return rows.length === 0 ? undefined : markdownTable(DEFAULTS_HEADER, rows);
+}
+
 /** `a`'s rate over `b`'s, or INVALID when either had an error or a wrong answer. */
 function ratio(a: RunResult | undefined, b: RunResult | undefined): string {
   const valid = (s: RunResult | undefined): s is RunResult => s !== undefined && s.errors === 0;
@@ -156,6 +195,7 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
     return first === undefined ? [] : [`- ${cell.store} ${cell.workload} ${cell.kind}: ${first}`];
   });
   const express = expressTable(cells);
+  const defaults = defaultsTable(cells);
   return [
     `# sessionql bench, ${meta.date}`,
     "",
@@ -173,6 +213,15 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
     "",
     resultsTable(cells),
     "",
+    ...(defaults === undefined
+      ? []
+      : [
+          "As `npm start` runs it: dist/main.js with only SESSION_STORE, SESSION_SECRET, PORT and HOST set, every " +
+            "other setting (LOG_LEVEL=info included) at its default, beside the run above (LOG_LEVEL=warn).",
+          "",
+          defaults,
+          "",
+        ]),
     ...(express === undefined
       ? []
       : [

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { type Pinning } from "./cpu";
 import { CommandLine } from "./options";
-import { type Cell, expressTable, type ReportMeta, resultsTable, writeReport } from "./report";
+import { type Cell, defaultsTable, expressTable, type ReportMeta, resultsTable, writeReport } from "./report";
 import { type LoadTarget, runRounds } from "./rounds";
 import { beginRun, runMeta } from "./run-meta";
 import { seedSessions } from "./seed";
@@ -30,6 +30,8 @@ const USAGE = `usage: npm run bench -- [options]
   --no-floor           leave out the Apollo floor (run on the memory store otherwise)
   --no-express         leave out the Express 5 pair, sessionql's library and express-session (run on
                        memory and redis otherwise)
+  --no-defaults        leave out sessionql as \`npm start\` runs it, every setting at its default (run on
+                       memory otherwise)
   --cpu-prof-dir <dir> run sessionql under --cpu-prof and write its profiles there
   --out <dir>          where the reports go (default bench/results)`;
 
@@ -43,6 +45,7 @@ interface Options {
   poolSize: number;
   floor: boolean;
   express: boolean;
+  defaults: boolean;
   cpuProfileDir: string | undefined;
   outDir: string;
 }
@@ -60,6 +63,7 @@ function readOptions(argv: string[]): Options {
     sessions: { type: "string", default: "1000" },
     "no-floor": { type: "boolean", default: false },
     "no-express": { type: "boolean", default: false },
+    "no-defaults": { type: "boolean", default: false },
     "cpu-prof-dir": { type: "string" },
     out: { type: "string", default: join(__dirname, "results") },
   });
@@ -73,6 +77,7 @@ function readOptions(argv: string[]): Options {
     poolSize: cli.whole("sessions", values.sessions, 1),
     floor: !values["no-floor"],
     express: !values["no-express"],
+    defaults: !values["no-defaults"],
     cpuProfileDir: values["cpu-prof-dir"],
     outDir: values.out,
   };
@@ -84,7 +89,9 @@ function kindsOn(store: StoreName, options: Options): ServerKind[] {
   const floor: ServerKind[] = store === "memory" && options.floor ? ["apollo-floor"] : [];
   // The bench gives express-session no SQLite store, so the Express pair runs only where both have one.
   const express = store !== "sqlite" && options.express ? EXPRESS_KINDS : [];
-  return [...SERVER_KINDS, ...floor, ...express];
+  // sessionql as `npm start` runs it (default settings, LOG_LEVEL info), beside the tuned run, on memory.
+  const defaults: ServerKind[] = store === "memory" && options.defaults ? ["sessionql-defaults"] : [];
+  return [...SERVER_KINDS, ...defaults, ...floor, ...express];
 }
 
 /**
@@ -150,8 +157,9 @@ async function main(): Promise<void> {
       "on Express and express-session through GraphQL (updateSession without a cookie)",
   };
   console.log(`\n${resultsTable(cells)}\n`);
-  const express = expressTable(cells);
-  if (express !== undefined) console.log(`${express}\n`);
+  for (const table of [defaultsTable(cells), expressTable(cells)]) {
+    if (table !== undefined) console.log(`${table}\n`);
+  }
   for (const path of writeReport(options.outDir, meta, cells)) console.log(`wrote ${path}`);
   if (options.cpuProfileDir !== undefined) console.log(`sessionql CPU profiles in ${options.cpuProfileDir}`);
   console.log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);

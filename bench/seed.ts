@@ -7,6 +7,7 @@ const PARALLEL = 16;
 /** The servers that serve `updateSession`; the others have a /seed route. */
 const SEEDED_THROUGH_GRAPHQL: ReadonlySet<ServerKind> = new Set<ServerKind>([
   "sessionql",
+  "sessionql-defaults",
   "express-library",
   "express-session",
 ]);

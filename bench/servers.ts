@@ -8,13 +8,19 @@ import { onServerCore, type Pinning } from "./cpu";
  * answering from constants: what any server built on them could do at most), which needs no store, and the two
  * Express 5 servers: sessionql's library on Express and Apollo Server with express-session.
  */
-export type ServerKind = "sessionql" | "baseline" | "apollo-floor" | "express-library" | "express-session";
+export type ServerKind =
+  | "sessionql"
+  | "sessionql-defaults"
+  | "baseline"
+  | "apollo-floor"
+  | "express-library"
+  | "express-session";
 export const SERVER_KINDS: readonly ServerKind[] = ["sessionql", "baseline"];
 
 /** The Express 5 pair, which runs on the stores both have (memory and Redis). */
 export const EXPRESS_KINDS: readonly ServerKind[] = ["express-library", "express-session"];
 
-const SCRIPTS: Record<Exclude<ServerKind, "sessionql">, string> = {
+const SCRIPTS: Record<Exclude<ServerKind, "sessionql" | "sessionql-defaults">, string> = {
   baseline: "bench/baseline.ts",
   "apollo-floor": "bench/apollo-floor.ts",
   "express-library": "bench/express-library.ts",
@@ -53,25 +59,29 @@ export async function startServer(kind: ServerKind, options: ServerOptions): Pro
   const port = await freePort();
   const profile =
     options.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir];
+  // sessionql's own build, tuned for the bench or exactly as `npm start` runs it; the others from their scripts.
   const nodeArgs =
-    kind === "sessionql"
+    kind === "sessionql" || kind === "sessionql-defaults"
       ? [...profile, options.entry ?? join(ROOT, "dist/main.js")]
       : ["-r", "@swc-node/register", join(ROOT, SCRIPTS[kind])];
   const [command, args] = onServerCore(options.pinning, process.execPath, nodeArgs);
+  const where = { PORT: String(port), HOST, SESSION_STORE: options.storeUrl, SESSION_SECRET: options.secret };
+  const { NODE_ENV: _unset, LOG_LEVEL: _default, ...inherited } = process.env;
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      PORT: String(port),
-      HOST,
-      SESSION_STORE: options.storeUrl,
-      SESSION_SECRET: options.secret,
-      // Per-request info logs and the per-address creation limit would measure something else.
-      LOG_LEVEL: "warn",
-      SESSION_CREATE_RATE: "0",
-      ...options.env,
-    },
+    env:
+      kind === "sessionql-defaults"
+        ? // As `npm start` runs it: the store and the secret, every other setting at its default.
+          { ...inherited, ...where }
+        : {
+            ...process.env,
+            NODE_ENV: "production",
+            ...where,
+            // Per-request logs and the per-address creation limit would measure something else.
+            LOG_LEVEL: "warn",
+            SESSION_CREATE_RATE: "0",
+            ...options.env,
+          },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output = keepOutput(child);
