@@ -130,7 +130,10 @@ export class Session {
     value: unknown,
     expiresInSeconds?: number | null,
   ): { found: boolean; value: unknown } {
+    // The whole input is checked whether or not the key is there: a bad call is refused the same either way.
     checkKey(key, this.limits);
+    checkValue(value, this.limits);
+    if (expiresInSeconds !== undefined && expiresInSeconds !== null) checkEntrySeconds(expiresInSeconds);
     this.dropExpiredEntries();
     if (Object.hasOwn(this.data, key)) return { found: true, value: this.data[key] };
     this.set(key, value, expiresInSeconds);
