@@ -51,3 +51,44 @@ describe("a `__proto__` key inside JSON variables", () => {
     expect(result.data?.updateSession).toEqual({ keys: ["__proto__"], version: 1 });
   });
 });
+
+// CONTRACT.md: "`expiresIn` ≤ 0 → `BAD_USER_INPUT`", and bad input (a value over SESSION_MAX_VALUE_BYTES) →
+// BAD_USER_INPUT with the session unchanged. setSessionDefault once checked its `expiresIn` and `value` only when
+// it stored them, answering `found: true` for a key that already held a value; these found it.
+describe("setSessionDefault of a key that already holds a value", () => {
+  const SET_A = 'mutation { setSession(key: "a", value: 1) { version } }';
+  const codesOf = (result: { errors?: Array<{ extensions?: { code?: string } }> }) =>
+    (result.errors ?? []).map((error) => error.extensions?.code);
+
+  test("refuses expiresIn: 0 as BAD_USER_INPUT, as for an absent key", async () => {
+    const client = server.client();
+    await client.request(SET_A);
+    const result = await client.request(
+      'mutation { setSessionDefault(key: "a", value: 2, expiresIn: 0) { found } }',
+    );
+    expect(codesOf(result)).toEqual(["BAD_USER_INPUT"]);
+  });
+
+  test("refuses a value over SESSION_MAX_VALUE_BYTES as BAD_USER_INPUT, as for an absent key", async () => {
+    const client = server.client();
+    await client.request(SET_A);
+    const result = await client.request(
+      'mutation($value: JSON!) { setSessionDefault(key: "a", value: $value) { found } }',
+      { value: "x".repeat(70_000) },
+    );
+    expect(codesOf(result)).toEqual(["BAD_USER_INPUT"]);
+  });
+
+  // The controls: the same input for an absent key is refused.
+  test("an absent key with expiresIn: 0 or an oversized value is refused", async () => {
+    const client = server.client();
+    const zero = await client.request(
+      'mutation { setSessionDefault(key: "a", value: 2, expiresIn: 0) { found } }',
+    );
+    const large = await client.request(
+      'mutation($value: JSON!) { setSessionDefault(key: "a", value: $value) { found } }',
+      { value: "x".repeat(70_000) },
+    );
+    expect([codesOf(zero), codesOf(large)]).toEqual([["BAD_USER_INPUT"], ["BAD_USER_INPUT"]]);
+  });
+});

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_LIMITS, type ModelConfig, SessionModel } from "./model";
+import { type ModelConfig, SessionModel } from "./model";
+import { DEFAULT_LIMITS } from "./operations";
 import { modelSettingsFromEnv, runSessionModel } from "./run";
 
 /** A short cookie age, so that runs reach expiry with a few clock steps. */
@@ -10,6 +11,7 @@ const CONFIG: ModelConfig = {
   cookieAgeSeconds: 300,
   expireAtBrowserClose: false,
   saveEveryRequest: false,
+  absoluteAgeSeconds: undefined,
   limits: DEFAULT_LIMITS,
 };
 // Generous: a failure shrinks against the real server, which takes far longer than a passing run.
@@ -85,6 +87,27 @@ describe("the server follows the session model", () => {
     },
     TIMEOUT_MS,
   );
+
+  test(
+    "with an absolute age shorter than some idle ends and longer than others (SQLite, fewer runs)",
+    async () => {
+      const directory = mkdtempSync(join(tmpdir(), "sessionql-model-absolute-"));
+      try {
+        await runSessionModel({
+          env: {
+            ...ENV,
+            SESSION_STORE: `sqlite://${join(directory, "sessions.sqlite")}`,
+            SESSION_ABSOLUTE_AGE: "500",
+          },
+          runs: Math.max(1, Math.round(modelSettingsFromEnv().runs / 2)),
+          label: "sqlite://, absolute age 500 s",
+        });
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT_MS,
+  );
 });
 
 // The model's reading of the contract, spelled out on a few sequences (no server involved).
@@ -108,12 +131,12 @@ describe("the model", () => {
     const absent = m.apply(0, { kind: "pop", key: "b", default: 7 });
     expect(absent).toMatchObject({
       cookie: "untouched",
-      popped: { found: false, value: 7 },
+      lookup: { found: false, value: 7 },
       savedChange: false,
     });
     expect(absent.view?.version).toBe(1);
     const emptied = m.apply(0, { kind: "pop", key: "a", default: undefined });
-    expect(emptied).toMatchObject({ cookie: "expired", popped: { found: true, value: 1 } });
+    expect(emptied).toMatchObject({ cookie: "expired", lookup: { found: true, value: 1 } });
     expect(emptied.view).toMatchObject({ ref: undefined, version: 0 });
     expect(m.jars[0]).toBeUndefined();
   });
@@ -149,5 +172,107 @@ describe("the model", () => {
     expect(cycled.view?.ref).not.toBe(old);
     m.presentCookie(1, old);
     expect(m.apply(1, { kind: "read" })).toMatchObject({ cookie: "expired", view: { ref: undefined } });
+  });
+
+  test("an entry set with expiresIn lives while now < its end; the record stays, reading as empty", () => {
+    const m = model();
+    expect(m.apply(0, { kind: "set", key: "a", value: 1, expiresIn: 5 }).view).toMatchObject({
+      version: 1,
+      entryExpiresAtMs: new Map([["a", NOW + 5000]]),
+      createdAtMs: NOW,
+    });
+    m.advance(4);
+    expect(m.apply(0, { kind: "read" }).view?.data).toEqual(new Map([["a", 1]]));
+    m.advance(1);
+    const read = m.apply(0, { kind: "read" });
+    expect(read).toMatchObject({ cookie: "untouched", view: { ref: 1, isEmpty: true, version: 1 } });
+    expect(read.view?.entryExpiresAtMs.size).toBe(0);
+    // Its own expiry is unaffected: the record ends 300 s after its save.
+    expect(read.view?.expiresAtMs).toBe(NOW + 300_000);
+    expect(m.apply(0, { kind: "pop", key: "a", default: undefined })).toMatchObject({
+      lookup: { found: false, value: null },
+      savedChange: false,
+    });
+  });
+
+  test("setting a key again without expiresIn removes its expiry; cycling keeps it", () => {
+    const m = model();
+    m.apply(0, { kind: "set", key: "a", value: 1, expiresIn: 5 });
+    m.apply(0, { kind: "set", key: "b", value: 2, expiresIn: 60 });
+    m.apply(0, { kind: "set", key: "a", value: 3 });
+    const cycled = m.apply(0, { kind: "cycle" }).view;
+    expect(cycled?.entryExpiresAtMs).toEqual(new Map([["b", NOW + 60_000]]));
+    expect(cycled?.createdAtMs).toBe(NOW);
+    m.advance(60);
+    expect(m.apply(0, { kind: "read" }).view?.data).toEqual(new Map([["a", 3]]));
+  });
+
+  test("setSessionDefault stores an absent key and leaves a present one alone", () => {
+    const m = model();
+    expect(m.apply(0, { kind: "setDefault", key: "a", value: 1 })).toMatchObject({
+      lookup: { found: false, value: 1 },
+      savedChange: true,
+      cookie: "set",
+    });
+    expect(m.apply(0, { kind: "setDefault", key: "a", value: 2 })).toMatchObject({
+      lookup: { found: true, value: 1 },
+      savedChange: false,
+      cookie: "untouched",
+      view: { version: 1 },
+    });
+  });
+
+  test("ifVersion: the current version applies, any other is a conflict that changes nothing", () => {
+    const m = model();
+    expect(m.apply(0, { kind: "set", key: "a", value: 1, ifVersion: "zero" })).toMatchObject({
+      ifVersion: 0,
+      view: { version: 1 },
+    });
+    const conflict = m.apply(0, { kind: "set", key: "a", value: 2, ifVersion: "previous" });
+    expect(conflict).toMatchObject({
+      ifVersion: 0,
+      error: { code: "VERSION_CONFLICT", version: 1 },
+      cookie: "untouched",
+    });
+    expect(m.apply(0, { kind: "flush", ifVersion: "next" })).toMatchObject({ ifVersion: 2 });
+    expect(m.apply(0, { kind: "read" }).view).toMatchObject({ version: 1, data: new Map([["a", 1]]) });
+    expect(m.decides(0, [{ kind: "clear", ifVersion: "zero" }])).toBe(true);
+    expect(m.decides(0, [{ kind: "set", key: "", value: 1, ifVersion: "zero" }])).toBe(false);
+  });
+
+  test("a fixed end does not move with later saves; no seconds and no at go back to the default policy", () => {
+    const m = model();
+    m.apply(0, { kind: "set", key: "a", value: 1 });
+    expect(m.apply(0, { kind: "setExpiryAt", inSeconds: 1000 })).toMatchObject({
+      cookieMaxAge: 1000,
+      view: { expiresAtMs: NOW + 1_000_000, expiryAge: 1000, expireAtBrowserClose: false },
+    });
+    m.advance(100);
+    expect(m.apply(0, { kind: "set", key: "b", value: 2 })).toMatchObject({
+      cookieMaxAge: 900,
+      view: { expiresAtMs: NOW + 1_000_000 },
+    });
+    expect(m.apply(0, { kind: "setExpiry", seconds: null, omitArgument: true }).view).toMatchObject({
+      version: 4,
+      expiresAtMs: NOW + 400_000,
+    });
+  });
+
+  test("with an absolute age, a session ends that long after createdAt however active", () => {
+    const m = new SessionModel({ ...CONFIG, absoluteAgeSeconds: 500 }, NOW, 1);
+    m.apply(0, { kind: "set", key: "a", value: 1 });
+    m.advance(250);
+    expect(m.apply(0, { kind: "set", key: "a", value: 2 }).view).toMatchObject({
+      expiresAtMs: NOW + 500_000,
+      expiryAge: 250,
+      createdAtMs: NOW,
+    });
+    m.advance(250);
+    expect(m.apply(0, { kind: "read" })).toMatchObject({ cookie: "expired", view: { ref: undefined } });
+    // A session stored again is a new one.
+    expect(m.apply(0, { kind: "set", key: "a", value: 3 }).view).toMatchObject({
+      createdAtMs: NOW + 500_000,
+      version: 1,
+    });
   });
 });

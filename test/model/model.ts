@@ -4,9 +4,18 @@
  * contract prescribes. It knows nothing of the server; keys are plain numbers ("refs") that the comparison maps
  * to the real ids and cookie values.
  */
-
-/** A JSON value as the session stores it. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+import {
+  DEFAULT_LIMITS,
+  guardOf,
+  type Json,
+  keysOf,
+  type Limits,
+  type Operation,
+  refusal,
+  resolveGuard,
+  sessionBytes,
+  UNTOUCHING_REFUSALS,
+} from "./operations";
 
 /** The part of the configuration the model follows. */
 export interface ModelConfig {
@@ -16,24 +25,10 @@ export interface ModelConfig {
   expireAtBrowserClose: boolean;
   /** SESSION_SAVE_EVERY_REQUEST. */
   saveEveryRequest: boolean;
+  /** SESSION_ABSOLUTE_AGE; undefined when unset. */
+  absoluteAgeSeconds: number | undefined;
   limits: Limits;
 }
-
-/** The input limits, named after their variables. */
-export interface Limits {
-  SESSION_MAX_KEY_LENGTH: number;
-  SESSION_MAX_VALUE_BYTES: number;
-  SESSION_MAX_BYTES: number;
-  SESSION_MAX_DEPTH: number;
-}
-
-/** The contract's default limits. */
-export const DEFAULT_LIMITS: Readonly<Limits> = {
-  SESSION_MAX_KEY_LENGTH: 256,
-  SESSION_MAX_VALUE_BYTES: 65_536,
-  SESSION_MAX_BYTES: 262_144,
-  SESSION_MAX_DEPTH: 32,
-};
 
 /** The contract's default SESSION_COOKIE_AGE (two weeks). */
 export const DEFAULT_COOKIE_AGE_SECONDS = 1_209_600;
@@ -43,10 +38,12 @@ export function modelConfigFromEnv(env: Readonly<Record<string, string | undefin
   const limits = { ...DEFAULT_LIMITS };
   for (const name of Object.keys(limits) as Array<keyof Limits>)
     limits[name] = whole(env, name, limits[name]);
+  const absolute = env.SESSION_ABSOLUTE_AGE;
   return {
     cookieAgeSeconds: whole(env, "SESSION_COOKIE_AGE", DEFAULT_COOKIE_AGE_SECONDS),
     expireAtBrowserClose: flag(env, "SESSION_EXPIRE_AT_BROWSER_CLOSE"),
     saveEveryRequest: flag(env, "SESSION_SAVE_EVERY_REQUEST"),
+    absoluteAgeSeconds: absolute ? whole(env, "SESSION_ABSOLUTE_AGE", 0) : undefined,
     limits,
   };
 }
@@ -66,29 +63,6 @@ function flag(env: Readonly<Record<string, string | undefined>>, name: string): 
   throw new Error(`the model reads ${name} as true or false only, got ${value}`);
 }
 
-/** A request that the server must refuse with BAD_USER_INPUT, leaving the session as it was. */
-export type InvalidKind =
-  | "setEmptyKey"
-  | "setLongKey"
-  | "popEmptyKey"
-  | "updateWithEmptyKey"
-  | "negativeExpiry"
-  | "getEmptyKey";
-
-/** One GraphQL operation of one visitor. */
-export type Operation =
-  | { kind: "read" }
-  | { kind: "set"; key: string; value: Json }
-  /** `default: undefined` leaves the argument out; `null` sends it as null. */
-  | { kind: "pop"; key: string; default: Json | undefined }
-  | { kind: "update"; values: ReadonlyArray<readonly [string, Json]> }
-  | { kind: "clear" }
-  | { kind: "flush" }
-  | { kind: "cycle" }
-  /** `omitArgument` sends `setSessionExpiry` with no `seconds` at all (seconds is then null). */
-  | { kind: "setExpiry"; seconds: number | null; omitArgument: boolean }
-  | { kind: "invalid"; what: InvalidKind };
-
 /** What a visitor's jar holds: nothing, a session key the server issued (its ref), or a value it never issued. */
 export type JarCookie = number | "forged" | undefined;
 
@@ -100,28 +74,44 @@ export interface ExpectedView {
   /** The session key's ref, undefined when nothing is stored (then `id` is null). */
   ref: number | undefined;
   data: ReadonlyMap<string, Json>;
+  /** When each entry set with `expiresIn` ends (ms since the epoch); `keyExpiresAt` of any other key is null. */
+  entryExpiresAtMs: ReadonlyMap<string, number>;
   isEmpty: boolean;
   version: number;
   expireAtBrowserClose: boolean;
   expiryAge: number;
   /** ms since the epoch, null for a browser-close session. */
   expiresAtMs: number | null;
+  /** ms since the epoch, null while nothing is stored. */
+  createdAtMs: number | null;
 }
 
 /** What the contract says one operation (one field of a request) answers. */
 export interface StepOutcome {
   /** The session in the answer; undefined when the operation is refused. */
   view: ExpectedView | undefined;
-  popped: { found: boolean; value: Json } | undefined;
+  /** popSession's and setSessionDefault's `found` and `value`. */
+  lookup: { found: boolean; value: Json } | undefined;
   /** Whether a change was saved, raising `version` by one. */
   savedChange: boolean;
+  /** The `ifVersion` the operation is sent with (its guard resolved), undefined for none. */
+  ifVersion: number | undefined;
 }
+
+/**
+ * A refusal, after which nothing changed: BAD_USER_INPUT, whose message names one of `limits` (and its number),
+ * or VERSION_CONFLICT with the version the session was at.
+ */
+export type RequestError =
+  | { code: "BAD_USER_INPUT"; limits: Array<keyof Limits> }
+  | { code: "VERSION_CONFLICT"; version: number };
 
 /** What the contract says one request answers and does to the cookie. */
 export interface RequestOutcome {
   steps: StepOutcome[];
-  /** A refusal: BAD_USER_INPUT, whose message names one of `limits` (and its number); nothing changed. */
-  error: { code: "BAD_USER_INPUT"; limits: Array<keyof Limits> } | undefined;
+  error: RequestError | undefined;
+  /** Whether the operation read or changed the session (the response then varies on Cookie). */
+  touched: boolean;
   cookie: CookieEffect;
   /** For a set cookie: its Max-Age, or null when it is a browser-session cookie (no Max-Age, no Expires). */
   cookieMaxAge: number | null | undefined;
@@ -130,39 +120,54 @@ export interface RequestOutcome {
 /** A request with a single operation. */
 export type Outcome = StepOutcome & Omit<RequestOutcome, "steps">;
 
-/** A stored session that has not expired. */
+/** A stored session that has not expired, as a reader sees it (entries whose time has passed left out). */
 export interface LiveSession {
   ref: number;
   data: ReadonlyMap<string, Json>;
+  entryExpiresAtMs: ReadonlyMap<string, number>;
   version: number;
   expiresAtMs: number;
 }
 
-interface StoredSession {
+/** The expiry state a session record carries besides its data. */
+interface Policy {
+  /** The chosen expiry: > 0 seconds, 0 for browser close, undefined for the default policy. */
+  expirySeconds: number | undefined;
+  /** A fixed end set with `at` (ms since the epoch), which saves do not move. */
+  fixedExpiresAtMs: number | undefined;
+}
+
+interface StoredSession extends Readonly<Policy> {
   readonly data: ReadonlyMap<string, Json>;
-  readonly expirySeconds: number | undefined;
+  readonly entryExpiresAtMs: ReadonlyMap<string, number>;
   readonly version: number;
   readonly expiresAtMs: number;
+  readonly createdAtMs: number;
 }
 
 /** The session one request works on. */
-interface Working {
+interface Working extends Policy {
   ref: number | undefined;
   data: Map<string, Json>;
-  /** The chosen expiry: > 0 seconds, 0 for browser close, undefined for the default policy. */
-  expirySeconds: number | undefined;
+  entryExpiresAtMs: Map<string, number>;
   version: number;
   expiresAtMs: number | undefined;
+  createdAtMs: number | undefined;
 }
 
 /** The operations that may run in parallel on one session, on distinct keys. */
 export const PARALLEL_KINDS: ReadonlySet<Operation["kind"]> = new Set([
   "read",
   "set",
+  "setDefault",
   "pop",
   "update",
   "setExpiry",
+  "setExpiryAt",
 ]);
+
+/** The operations that change the expiry policy (at most one of them runs in a parallel step). */
+export const EXPIRY_KINDS: ReadonlySet<Operation["kind"]> = new Set(["setExpiry", "setExpiryAt"]);
 
 /** Every visitor's cookie, every stored session, and the clock, as the contract describes them. */
 export class SessionModel {
@@ -193,7 +198,14 @@ export class SessionModel {
     if (typeof cookie !== "number") return undefined;
     const record = this.records.get(cookie);
     if (record === undefined || record.expiresAtMs <= this.nowMs) return undefined;
-    return { ref: cookie, data: record.data, version: record.version, expiresAtMs: record.expiresAtMs };
+    const live = this.readable(cookie, record);
+    return {
+      ref: cookie,
+      data: live.data,
+      entryExpiresAtMs: live.entryExpiresAtMs,
+      version: record.version,
+      expiresAtMs: record.expiresAtMs,
+    };
   }
 
   /** The visitor now presents the cookie the server issued for `ref` (another visitor's, or an old one). */
@@ -213,14 +225,8 @@ export class SessionModel {
 
   /** Applies one operation of `visitor` and says what the server must answer. */
   apply(visitor: number, operation: Operation): Outcome {
-    const request = this.applyRequest(visitor, [operation]);
-    const [step] = request.steps;
-    return {
-      ...(step as StepOutcome),
-      error: request.error,
-      cookie: request.cookie,
-      cookieMaxAge: request.cookieMaxAge,
-    };
+    const { steps, ...request } = this.applyRequest(visitor, [operation]);
+    return { ...(steps[0] as StepOutcome), ...request };
   }
 
   /**
@@ -228,31 +234,50 @@ export class SessionModel {
    * runs a mutation's top-level fields serially); the cookie is decided once, after the last of them.
    */
   applyRequest(visitor: number, operations: readonly Operation[]): RequestOutcome {
+    const [only] = operations;
+    if (operations.length === 1 && only?.kind === "invalid" && UNTOUCHING_REFUSALS.has(only.what)) {
+      // Refused on its arguments alone: the session is never read, so neither the cookie nor the record moves.
+      const step = { view: undefined, lookup: undefined, savedChange: false, ifVersion: undefined };
+      const error = { code: "BAD_USER_INPUT" as const, limits: [] };
+      return { steps: [step], error, touched: false, cookie: "untouched", cookieMaxAge: undefined };
+    }
     const arrivedWithCookie = this.jars[visitor] !== undefined;
     const session = this.load(visitor);
     // A save or a delete reached the store during this request (Django's "saved this request").
     let wrote = false;
-    let error: RequestOutcome["error"];
+    let error: RequestError | undefined;
     const steps: StepOutcome[] = [];
     for (const operation of operations) {
       const refused = refusal(this.config.limits, session.data, operation);
-      if (refused !== undefined) {
+      const ifVersion = resolveGuard(guardOf(operation), session.version);
+      const conflict = ifVersion !== undefined && ifVersion !== session.version;
+      if (refused !== undefined || conflict) {
         // GraphQL stops a mutation's serial fields at a failed non-null one; the model leaves that to GraphQL.
         if (operations.length > 1) throw new Error("the model takes a refused operation only on its own");
-        error = { code: "BAD_USER_INPUT", limits: refused };
-        steps.push({ view: undefined, popped: undefined, savedChange: false });
+        if (refused !== undefined && conflict)
+          throw new Error("the contract does not say which of two refusals wins");
+        error =
+          refused !== undefined
+            ? { code: "BAD_USER_INPUT", limits: refused }
+            : { code: "VERSION_CONFLICT", version: session.version };
+        steps.push({ view: undefined, lookup: undefined, savedChange: false, ifVersion });
         continue;
       }
       const versionBefore = session.version;
-      const { popped, wrote: wroteNow } = this.change(session, operation);
+      const { lookup, wrote: wroteNow } = this.change(session, operation);
       wrote ||= wroteNow;
-      steps.push({ view: this.view(session), popped, savedChange: session.version === versionBefore + 1 });
+      const savedChange = session.version === versionBefore + 1;
+      steps.push({ view: this.view(session), lookup, savedChange, ifVersion });
+    }
+    if (error?.code === "VERSION_CONFLICT") {
+      // "changes nothing and sets no cookie": not even a stale cookie is expired, nor an expiry refreshed.
+      return { steps, error, touched: true, cookie: "untouched", cookieMaxAge: undefined };
     }
     // The answer is resolved before the response step that SESSION_SAVE_EVERY_REQUEST adds.
     let refreshed = false;
     if (this.config.saveEveryRequest && !wrote && session.ref !== undefined) {
-      // Re-saved to restart its expiry, without changing `version`.
-      session.expiresAtMs = this.nowMs + this.ageSeconds(session.expirySeconds) * 1000;
+      // Re-saved to restart its expiry (a fixed or absolute end stays), without changing `version`.
+      session.expiresAtMs = this.endIfSavedNow(session);
       this.records.set(session.ref, snapshot(session));
       refreshed = true;
     }
@@ -261,7 +286,7 @@ export class SessionModel {
     let cookieMaxAge: number | null | undefined;
     if ((wrote || refreshed) && session.ref !== undefined) {
       cookie = "set";
-      cookieMaxAge = this.browserClose(session.expirySeconds) ? null : this.ageSeconds(session.expirySeconds);
+      cookieMaxAge = this.browserClose(session) ? null : this.secondsLeft(session.expiresAtMs as number);
       this.jars[visitor] = session.ref;
       if (!this.issued.includes(session.ref)) this.issued.push(session.ref);
     } else if (arrivedWithCookie && session.ref === undefined) {
@@ -269,15 +294,27 @@ export class SessionModel {
       cookie = "expired";
       this.jars[visitor] = undefined;
     }
-    return { steps, error, cookie, cookieMaxAge };
+    return { steps, error, touched: true, cookie, cookieMaxAge };
   }
 
-  /** Whether every operation of one request would be accepted, none refused as bad input. */
-  acceptsAll(visitor: number, operations: readonly Operation[]): boolean {
+  /**
+   * Whether the contract decides what this request answers: a single operation unless it is both bad input and
+   * a version conflict (the contract does not say which wins), or arguments refused on their own sent with a
+   * cookie (whether the session is read before they are refused is not said); several fields only when each is
+   * accepted.
+   */
+  decides(visitor: number, operations: readonly Operation[]): boolean {
+    const [only] = operations;
+    if (only?.kind === "invalid" && UNTOUCHING_REFUSALS.has(only.what))
+      return this.jars[visitor] === undefined;
     const trial = this.clone();
     const session = trial.load(visitor);
     for (const operation of operations) {
-      if (refusal(this.config.limits, session.data, operation) !== undefined) return false;
+      const refused = refusal(this.config.limits, session.data, operation) !== undefined;
+      const ifVersion = resolveGuard(guardOf(operation), session.version);
+      const conflict = ifVersion !== undefined && ifVersion !== session.version;
+      if (operations.length === 1) return !(refused && conflict);
+      if (refused || conflict) return false;
       trial.change(session, operation);
     }
     return true;
@@ -294,60 +331,86 @@ export class SessionModel {
   }
 
   /** One operation on the request's session; says whether it wrote to the store. */
-  private change(session: Working, operation: Operation): { popped: StepOutcome["popped"]; wrote: boolean } {
+  private change(session: Working, operation: Operation): { lookup: StepOutcome["lookup"]; wrote: boolean } {
     let modified = false;
-    let popped: StepOutcome["popped"];
+    let lookup: StepOutcome["lookup"];
     switch (operation.kind) {
       case "read":
       case "invalid":
         break;
       case "set":
-        session.data.set(operation.key, operation.value);
+        this.store(session, operation.key, operation.value, operation.expiresIn);
         modified = true;
+        break;
+      case "setDefault":
+        // Django's setdefault: a present key is left alone and nothing is saved.
+        if (session.data.has(operation.key)) {
+          lookup = { found: true, value: session.data.get(operation.key) as Json };
+        } else {
+          this.store(session, operation.key, operation.value, operation.expiresIn);
+          lookup = { found: false, value: operation.value };
+          modified = true;
+        }
         break;
       case "pop":
         if (session.data.has(operation.key)) {
-          popped = { found: true, value: session.data.get(operation.key) as Json };
+          lookup = { found: true, value: session.data.get(operation.key) as Json };
           session.data.delete(operation.key);
+          session.entryExpiresAtMs.delete(operation.key);
           modified = true;
         } else {
           // "popSession of an absent key → found: false, value = default (null when none given), nothing saved."
-          popped = { found: false, value: operation.default ?? null };
+          lookup = { found: false, value: operation.default ?? null };
         }
         break;
       case "update":
-        // Like dict.update: marks the session modified even when `values` is empty.
-        for (const [key, value] of operation.values) session.data.set(key, value);
+        // Like dict.update: marks the session modified even when `values` is empty; its entries never expire.
+        for (const [key, value] of operation.values) this.store(session, key, value, undefined);
         modified = true;
         break;
       case "clear":
-        // As in Django, the chosen expiry lives among the entries and goes with them.
+        // As in Django, the chosen expiry lives among the entries and goes with them (a fixed end too).
         session.data.clear();
-        session.expirySeconds = undefined;
+        session.entryExpiresAtMs.clear();
+        Object.assign(session, defaultPolicy());
         modified = true;
         break;
       case "setExpiry":
         // As in Django, going back to the default policy when it already is the default changes nothing.
-        if (!(operation.seconds === null && session.expirySeconds === undefined)) {
+        if (!(operation.seconds === null && isDefaultPolicy(session))) {
           session.expirySeconds = operation.seconds ?? undefined;
+          session.fixedExpiresAtMs = undefined;
           modified = true;
         }
+        break;
+      case "setExpiryAt":
+        session.expirySeconds = undefined;
+        session.fixedExpiresAtMs = this.nowMs + operation.inSeconds * 1000;
+        modified = true;
         break;
       case "flush":
         // The record goes whatever it holds; the old key reads nothing afterwards.
         if (session.ref !== undefined) this.records.delete(session.ref);
         Object.assign(session, blank());
-        return { popped, wrote: true };
+        return { lookup, wrote: true };
       case "cycle":
-        // Only a stored session has a key to cycle; the data moves to a new key and the old one dies.
-        if (session.ref === undefined) return { popped, wrote: false };
+        // Only a stored session has a key to cycle; the data (with its entries' expiries and its createdAt)
+        // moves to a new key and the old one dies.
+        if (session.ref === undefined) return { lookup, wrote: false };
         this.records.delete(session.ref);
         session.ref = this.issue();
         this.save(session);
-        return { popped, wrote: true };
+        return { lookup, wrote: true };
     }
     if (modified) this.persist(session);
-    return { popped, wrote: modified };
+    return { lookup, wrote: modified };
+  }
+
+  /** Stores an entry; with `expiresIn` it ends by itself, without it any earlier expiry of the key goes. */
+  private store(session: Working, key: string, value: Json, expiresIn: number | undefined): void {
+    session.data.set(key, value);
+    if (expiresIn === undefined) session.entryExpiresAtMs.delete(key);
+    else session.entryExpiresAtMs.set(key, this.nowMs + expiresIn * 1000);
   }
 
   /**
@@ -379,18 +442,37 @@ export class SessionModel {
       this.records.delete(cookie);
       return blank();
     }
+    // The record stays as stored (entries past their time included) until the next save writes it.
+    return { ...this.readable(cookie, record), ref: cookie };
+  }
+
+  /** A stored session as a reader sees it: an entry lives while now < its end, then it is gone for everyone. */
+  private readable(ref: number, record: StoredSession): Working {
+    const data = new Map(record.data);
+    const entryExpiresAtMs = new Map(record.entryExpiresAtMs);
+    for (const [key, endMs] of record.entryExpiresAtMs) {
+      if (endMs > this.nowMs) continue;
+      data.delete(key);
+      entryExpiresAtMs.delete(key);
+    }
     return {
-      ref: cookie,
-      data: new Map(record.data),
+      ref,
+      data,
+      entryExpiresAtMs,
       expirySeconds: record.expirySeconds,
+      fixedExpiresAtMs: record.fixedExpiresAtMs,
       version: record.version,
       expiresAtMs: record.expiresAtMs,
+      createdAtMs: record.createdAtMs,
     };
   }
 
-  /** A change: saved under its key (a fresh one when nothing was stored), or deleted once nothing is left. */
+  /**
+   * A change: saved under its key (a fresh one when nothing was stored), or deleted once nothing is left — no
+   * live entry and the default policy (entries past their time count as nothing).
+   */
   private persist(session: Working): void {
-    if (session.data.size === 0 && session.expirySeconds === undefined) {
+    if (session.data.size === 0 && isDefaultPolicy(session)) {
       if (session.ref !== undefined) this.records.delete(session.ref);
       Object.assign(session, blank());
       return;
@@ -399,11 +481,27 @@ export class SessionModel {
     this.save(session);
   }
 
-  /** Stores the session under its ref with the next version; expiry counts from now. */
+  /** Stores the session under its ref with the next version; the first save sets createdAt. */
   private save(session: Working): void {
     session.version += 1;
-    session.expiresAtMs = this.nowMs + this.ageSeconds(session.expirySeconds) * 1000;
+    session.createdAtMs ??= this.nowMs;
+    session.expiresAtMs = this.endIfSavedNow(session);
     this.records.set(session.ref as number, snapshot(session));
+  }
+
+  /**
+   * When a save now would have the session end: the fixed end, else the chosen seconds (the cookie age for the
+   * default policy and for browser close) from now; never after createdAt + SESSION_ABSOLUTE_AGE.
+   */
+  private endIfSavedNow(session: Policy & { createdAtMs: number | undefined }): number {
+    const seconds =
+      session.expirySeconds !== undefined && session.expirySeconds > 0
+        ? session.expirySeconds
+        : this.config.cookieAgeSeconds;
+    const end = session.fixedExpiresAtMs ?? this.nowMs + seconds * 1000;
+    const absolute = this.config.absoluteAgeSeconds;
+    if (absolute === undefined) return end;
+    return Math.min(end, (session.createdAtMs ?? this.nowMs) + absolute * 1000);
   }
 
   private issue(): number {
@@ -411,39 +509,41 @@ export class SessionModel {
   }
 
   private view(session: Working): ExpectedView {
-    const browserClose = this.browserClose(session.expirySeconds);
-    const age = this.ageSeconds(session.expirySeconds);
-    let expiryAge = age;
-    if (browserClose) expiryAge = this.config.cookieAgeSeconds;
-    else if (session.expiresAtMs !== undefined) {
-      expiryAge = Math.max(0, Math.round((session.expiresAtMs - this.nowMs) / 1000));
-    }
+    const browserClose = this.browserClose(session);
+    // A session never stored shows the end a save now would give it.
+    const expiresAtMs = session.expiresAtMs ?? this.endIfSavedNow(session);
     return {
       ref: session.ref,
       data: new Map(session.data),
+      entryExpiresAtMs: new Map(session.entryExpiresAtMs),
       isEmpty: session.data.size === 0,
       version: session.version,
       expireAtBrowserClose: browserClose,
-      expiryAge,
-      expiresAtMs: browserClose ? null : (session.expiresAtMs ?? this.nowMs + age * 1000),
+      expiryAge: browserClose ? this.config.cookieAgeSeconds : this.secondsLeft(expiresAtMs),
+      expiresAtMs: browserClose ? null : expiresAtMs,
+      createdAtMs: session.createdAtMs ?? null,
     };
   }
 
-  private browserClose(expirySeconds: number | undefined): boolean {
-    return expirySeconds === undefined ? this.config.expireAtBrowserClose : expirySeconds === 0;
+  /** A fixed end is never a browser-close session; otherwise seconds 0, or the setting for the default policy. */
+  private browserClose(session: Policy): boolean {
+    if (session.fixedExpiresAtMs !== undefined) return false;
+    return session.expirySeconds === undefined
+      ? this.config.expireAtBrowserClose
+      : session.expirySeconds === 0;
   }
 
-  /** The lifetime a save starts: the chosen seconds, else the cookie age (also for browser close). */
-  private ageSeconds(expirySeconds: number | undefined): number {
-    return expirySeconds !== undefined && expirySeconds > 0 ? expirySeconds : this.config.cookieAgeSeconds;
+  /** Whole seconds from now to `endMs`, rounded, never below 0. */
+  private secondsLeft(endMs: number): number {
+    return Math.max(0, Math.round((endMs - this.nowMs) / 1000));
   }
 }
 
 /**
  * Chooses, from `operations`, ones whose parallel run has one outcome whatever the interleaving: reads, data
- * operations and at most one expiry change, on distinct keys, none refused on its own, the session never emptied
- * and never over SESSION_MAX_BYTES whichever of them have run. Deterministic, so a shrunk run replays the same
- * step.
+ * operations and at most one expiry change, on distinct keys, without `ifVersion`, none refused on its own, the
+ * session never emptied and never over SESSION_MAX_BYTES whichever of them have run. Deterministic, so a shrunk
+ * run replays the same step.
  */
 export function parallelizable(
   operations: readonly Operation[],
@@ -454,11 +554,11 @@ export function parallelizable(
   const touched = new Set<string>();
   let expiryChange = false;
   for (const operation of operations) {
-    if (!PARALLEL_KINDS.has(operation.kind)) continue;
+    if (!PARALLEL_KINDS.has(operation.kind) || guardOf(operation) !== undefined) continue;
     const keys = keysOf(operation);
     if (keys.some((key) => touched.has(key))) continue;
     if (refusal(limits, new Map(), operation)?.some((limit) => limit !== "SESSION_MAX_BYTES")) continue;
-    if (operation.kind === "setExpiry") {
+    if (EXPIRY_KINDS.has(operation.kind)) {
       if (expiryChange) continue;
       expiryChange = true;
     }
@@ -485,6 +585,8 @@ function everySubsetFits(
     operations.forEach((operation, index) => {
       if ((subset & (1 << index)) === 0) return;
       if (operation.kind === "set") data.set(operation.key, operation.value);
+      if (operation.kind === "setDefault" && !data.has(operation.key))
+        data.set(operation.key, operation.value);
       if (operation.kind === "update") for (const [key, value] of operation.values) data.set(key, value);
       if (operation.kind === "pop") data.delete(operation.key);
     });
@@ -493,91 +595,34 @@ function everySubsetFits(
   return true;
 }
 
-/**
- * Whether the contract refuses `operation` on a session holding `data` as bad input, and if so the limits its
- * message may name: keys are checked wherever one is taken, each value for depth and size, and the whole
- * session's size after the change. (Defaults of get and popSession are left alone: the contract does not say
- * whether they are limited, and the generated ones stay within every limit.)
- */
-export function refusal(
-  limits: Limits,
-  data: ReadonlyMap<string, Json>,
-  operation: Operation,
-): Array<keyof Limits> | undefined {
-  if (operation.kind === "invalid")
-    return operation.what === "negativeExpiry" ? [] : ["SESSION_MAX_KEY_LENGTH"];
-  const violated = new Set<keyof Limits>();
-  const entries: Array<readonly [string, Json]> =
-    operation.kind === "set"
-      ? [[operation.key, operation.value]]
-      : operation.kind === "update"
-        ? [...operation.values]
-        : [];
-  for (const key of keysOf(operation)) {
-    if (!keyFits(limits, key)) violated.add("SESSION_MAX_KEY_LENGTH");
-  }
-  for (const [, value] of entries) {
-    if (jsonDepth(value) > limits.SESSION_MAX_DEPTH) violated.add("SESSION_MAX_DEPTH");
-    if (jsonBytes(value) > limits.SESSION_MAX_VALUE_BYTES) violated.add("SESSION_MAX_VALUE_BYTES");
-  }
-  if (violated.size === 0 && entries.length > 0) {
-    const after = new Map(data);
-    for (const [key, value] of entries) after.set(key, value);
-    if (sessionBytes(after) > limits.SESSION_MAX_BYTES) violated.add("SESSION_MAX_BYTES");
-  }
-  return violated.size === 0 ? undefined : [...violated];
+function defaultPolicy(): Policy {
+  return { expirySeconds: undefined, fixedExpiresAtMs: undefined };
 }
 
-/** A key is 1 to SESSION_MAX_KEY_LENGTH characters (code points). */
-export function keyFits(limits: Limits, key: string): boolean {
-  const length = [...key].length;
-  return length >= 1 && length <= limits.SESSION_MAX_KEY_LENGTH;
-}
-
-/** A value within the depth and byte limits of one value. */
-export function valueFits(limits: Limits, value: Json): boolean {
-  return jsonDepth(value) <= limits.SESSION_MAX_DEPTH && jsonBytes(value) <= limits.SESSION_MAX_VALUE_BYTES;
-}
-
-/** The UTF-8 length of a value's JSON text. */
-export function jsonBytes(value: Json): number {
-  return Buffer.byteLength(JSON.stringify(value), "utf8");
-}
-
-/** The size of a session: that of the JSON text of its whole `data` object. */
-export function sessionBytes(data: ReadonlyMap<string, Json>): number {
-  return jsonBytes(Object.fromEntries(data));
-}
-
-/** A scalar is 0, `[]` or `{}` is 1, each level of nesting adds 1. */
-export function jsonDepth(value: Json): number {
-  if (value === null || typeof value !== "object") return 0;
-  const children = Array.isArray(value) ? value : Object.values(value);
-  return 1 + Math.max(0, ...children.map(jsonDepth));
-}
-
-/** The data keys an operation touches. */
-export function keysOf(operation: Operation): string[] {
-  switch (operation.kind) {
-    case "set":
-    case "pop":
-      return [operation.key];
-    case "update":
-      return operation.values.map(([key]) => key);
-    default:
-      return [];
-  }
+function isDefaultPolicy(session: Policy): boolean {
+  return session.expirySeconds === undefined && session.fixedExpiresAtMs === undefined;
 }
 
 function blank(): Working {
-  return { ref: undefined, data: new Map(), expirySeconds: undefined, version: 0, expiresAtMs: undefined };
+  return {
+    ref: undefined,
+    data: new Map(),
+    entryExpiresAtMs: new Map(),
+    ...defaultPolicy(),
+    version: 0,
+    expiresAtMs: undefined,
+    createdAtMs: undefined,
+  };
 }
 
 function snapshot(session: Working): StoredSession {
   return {
     data: new Map(session.data),
+    entryExpiresAtMs: new Map(session.entryExpiresAtMs),
     expirySeconds: session.expirySeconds,
+    fixedExpiresAtMs: session.fixedExpiresAtMs,
     version: session.version,
     expiresAtMs: session.expiresAtMs as number,
+    createdAtMs: session.createdAtMs as number,
   };
 }

@@ -4,12 +4,13 @@ import "reflect-metadata";
 import fc from "fast-check";
 import { ManualClock } from "../helpers/clock";
 import { startTestServer } from "../helpers/server";
-import { type Counters, cookieRulesFromEnv, newReal, sessionCommands } from "./commands";
+import { sessionCommands } from "./arbitraries";
 import { modelConfigFromEnv, SessionModel } from "./model";
+import { type Counters, cookieRulesFromEnv, newReal } from "./real";
 
 /** The seed of `npm test`: fixed, so every run of the suite walks the same operations. */
 export const DEFAULT_MODEL_SEED = 20_260_611;
-/** Runs × up to this many commands each: ≈ 3300 GraphQL operations per server with the default seed. */
+/** Runs × up to this many commands each: ≈ 3000 GraphQL operations per server with the default seed. */
 export const DEFAULT_MODEL_RUNS = 64;
 export const DEFAULT_MODEL_STEPS = 120;
 /** Visitors (cookie jars) per run. */
