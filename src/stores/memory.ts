@@ -2,53 +2,66 @@ import type { Clock } from "../session/session";
 import type { SessionRecord } from "../session/store";
 import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
 
+/** What the version check needs of a row, kept beside it so that a write never parses the row it replaces. */
+interface RowVersion {
+  version: number;
+  expiresAtMs: number;
+}
+
 /** A store in this process's memory: for tests and trials; everything is gone on restart. */
 export function createMemoryStore(clock?: Clock): KeyvSessionStore {
   // The Map keeps serialised JSON, as real stores do, so no caller ever shares a live object with it.
   const map = new Map<string, string>();
+  const versions = new Map<string, RowVersion>();
   const keyv = sessionKeyv(map);
   const now = () => (clock ?? Date).now();
-  const liveRecord = (storageKey: string): SessionRecord | undefined => {
-    const text = map.get(storageKey);
-    if (text === undefined) return undefined;
-    const { value } = JSON.parse(text) as { value: SessionRecord };
-    return value.expiresAtMs > now() ? value : undefined;
+  const rowVersion = (storageKey: string): RowVersion | undefined => {
+    // Keyv deletes rows on its own (a flush), so a version is only believed while its row is still there.
+    if (!map.has(storageKey)) {
+      versions.delete(storageKey);
+      return undefined;
+    }
+    return versions.get(storageKey) ?? parsedVersion(map.get(storageKey) as string);
+  };
+  const liveVersion = (storageKey: string): number | undefined => {
+    const row = rowVersion(storageKey);
+    return row !== undefined && row.expiresAtMs > now() ? row.version : undefined;
   };
   return new KeyvSessionStore({
     keyv,
     clock,
-    atomic: mapAtomicWrites(map, liveRecord),
+    atomic: {
+      async save(sessionKey, record, expected) {
+        // Checked and written synchronously, with no await between, so the check holds for any number of
+        // services sharing this store object.
+        const storageKey = namespacedKey(sessionKey);
+        if (liveVersion(storageKey) !== expected) return false;
+        map.set(storageKey, envelope(record));
+        versions.set(storageKey, { version: record.version, expiresAtMs: record.expiresAtMs });
+        return true;
+      },
+      async delete(sessionKey, expected) {
+        const storageKey = namespacedKey(sessionKey);
+        if (rowVersion(storageKey)?.version !== expected) return false;
+        versions.delete(storageKey);
+        return map.delete(storageKey);
+      },
+    } satisfies AtomicWrites,
     async clearExpired() {
       let removed = 0;
       for (const storageKey of [...map.keys()]) {
-        if (liveRecord(storageKey) === undefined && map.delete(storageKey)) removed++;
+        if (liveVersion(storageKey) === undefined && map.delete(storageKey)) {
+          versions.delete(storageKey);
+          removed++;
+        }
       }
       return removed;
     },
   });
 }
 
-/**
- * The version check done synchronously on the Map, with no await between reading and writing, so it holds
- * for any number of services sharing this store object. The rows are Keyv's `{ value, expires }` envelope.
- */
-function mapAtomicWrites(
-  map: Map<string, string>,
-  liveRecord: (storageKey: string) => SessionRecord | undefined,
-): AtomicWrites {
-  return {
-    async save(sessionKey, record, expected) {
-      const storageKey = namespacedKey(sessionKey);
-      if (liveRecord(storageKey)?.version !== expected) return false;
-      map.set(storageKey, envelope(record));
-      return true;
-    },
-    async delete(sessionKey, expected) {
-      const storageKey = namespacedKey(sessionKey);
-      const text = map.get(storageKey);
-      if (text === undefined || (JSON.parse(text) as { value: SessionRecord }).value.version !== expected)
-        return false;
-      return map.delete(storageKey);
-    },
-  };
+/** The version of a row written without one kept beside it. */
+function parsedVersion(text: string): RowVersion {
+  const { value } = JSON.parse(text) as { value: SessionRecord };
+  return { version: value.version, expiresAtMs: value.expiresAtMs };
 }
