@@ -9,6 +9,7 @@ import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { createSessions } from "../src/index";
+import { requiredEnv, runServer, stopOnSignals } from "./express-process";
 
 async function main(): Promise<void> {
   const sessions = await createSessions({
@@ -37,35 +38,7 @@ async function main(): Promise<void> {
   );
   const server = app.listen(Number(requiredEnv("PORT")), process.env.HOST ?? "127.0.0.1");
 
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    // The bench's keep-alive connections would hold server.close() open, so they are cut first.
-    server.close();
-    server.closeAllConnections();
-    apollo
-      .stop()
-      .then(() => sessions.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  stopOnSignals(server, apollo, () => sessions.close());
 }
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runServer(main);

@@ -12,6 +12,7 @@ import { RedisStore } from "connect-redis";
 import express from "express";
 import session from "express-session";
 import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
+import { requiredEnv, runServer, stopOnSignals } from "./express-process";
 import { COOKIE_NAME, SESSION_AGE_MS } from "./workloads";
 
 /** What the bench keeps in each express-session session. */
@@ -107,35 +108,7 @@ async function main(): Promise<void> {
   );
   const server = app.listen(Number(requiredEnv("PORT")), process.env.HOST ?? "127.0.0.1");
 
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    // The bench's keep-alive connections would hold server.close() open, so they are cut first.
-    server.close();
-    server.closeAllConnections();
-    apollo
-      .stop()
-      .then(close)
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  stopOnSignals(server, apollo, close);
 }
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runServer(main);
