@@ -93,6 +93,7 @@ export function createMetrics(): Metrics {
         };
       };
       return {
+        outOfProcess: store.outOfProcess,
         load: timed("load", (sessionKey) => store.load(sessionKey)),
         save: timed("save", (sessionKey, record, expected) => store.save(sessionKey, record, expected)),
         delete: timed("delete", (sessionKey, expected?: number) => store.delete(sessionKey, expected)),

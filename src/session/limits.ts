@@ -35,14 +35,15 @@ export function checkValue(value: unknown, limits: SessionLimits, what = "value"
   return bytes;
 }
 
-/** Throws unless the whole session's JSON fits in `maxSessionBytes`. */
-export function checkSessionSize(data: Record<string, unknown>, limits: SessionLimits): void {
+/** Throws unless the whole session's JSON fits in `maxSessionBytes`; returns its size in bytes. */
+export function checkSessionSize(data: Record<string, unknown>, limits: SessionLimits): number {
   const bytes = jsonBytes(data);
   if (bytes > limits.maxSessionBytes) {
     throw new BadInputError(
       `session must be at most ${limits.maxSessionBytes} bytes of JSON (SESSION_MAX_BYTES), got ${bytes}`,
     );
   }
+  return bytes;
 }
 
 /** Characters as a user counts them: code points, not UTF-16 units. */

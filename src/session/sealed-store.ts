@@ -39,6 +39,7 @@ export function sealedStore(
   const sealing = keys[0];
   if (sealing === undefined) throw new Error("sealedStore needs at least one key");
   return {
+    outOfProcess: inner.outOfProcess,
     async load(sessionKey) {
       const record = await inner.load(sessionKey);
       if (record?.sealed === undefined) return record;

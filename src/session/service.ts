@@ -10,8 +10,13 @@ import {
 import { KeyedLock } from "./keyed-lock";
 import { newSessionKey, publicId } from "./keys";
 import type { SessionLimits } from "./limits";
+import { RecentRecords } from "./recent-records";
 import { type Clock, type ExpiryPolicy, Session, systemClock } from "./session";
 import type { SessionRecord, SessionStore } from "./store";
+
+/** How many saved records an instance keeps copies of, and their bytes of JSON at most. */
+const RECENT_RECORDS = 10_000;
+const RECENT_RECORD_BYTES = 32 * 1024 * 1024;
 
 /** How a change is applied. */
 export interface ChangeOptions {
@@ -60,8 +65,13 @@ export class SessionService {
   private readonly clock: Clock;
   private readonly storeTimeoutMs: number;
   private readonly maxAttempts: number;
+  /** Copies of the records saved last, for stores out of this process (see RecentRecords). */
+  private readonly recent: RecentRecords | undefined;
 
   constructor(private readonly options: SessionServiceOptions) {
+    this.recent = options.store.outOfProcess
+      ? new RecentRecords(RECENT_RECORDS, RECENT_RECORD_BYTES)
+      : undefined;
     this.clock = options.clock ?? systemClock;
     this.storeTimeoutMs = options.storeTimeoutMs ?? 1500;
     this.maxAttempts = options.maxAttempts ?? 25;
@@ -113,20 +123,33 @@ export class SessionService {
     const deadline = this.deadline();
     return this.guard(session, () =>
       this.withLock(session, deadline, async () => {
-        await this.load(session, deadline);
+        // With `ifVersion` the answer must name the stored version, so a copy kept from an earlier save is no use.
+        let fromCopy = options.ifVersion === undefined && this.adoptKeptCopy(session);
+        if (!fromCopy) await this.load(session, deadline);
         for (let attempt = 1; ; attempt++) {
           checkVersion(session, options);
           const before = session.snapshot();
           try {
             const result = mutate(session);
             if (!session.modified) return result;
-            session.checkSize();
-            if (await this.persist(session, deadline)) return result;
+            const bytes = session.checkSize();
+            if (await this.persist(session, deadline, bytes)) return result;
           } catch (error) {
             session.restore(before);
             throw error;
           }
           session.restore(before);
+          if (fromCopy) {
+            // The kept copy was overtaken (another instance saved, or deleted the session): read the record as a
+            // request without a copy would have, and apply the change to that.
+            fromCopy = false;
+            this.recent?.forget(session.incomingKey as string);
+            session.adopt(
+              session.incomingKey as string,
+              await this.fetch(session.incomingKey as string, deadline),
+            );
+            continue;
+          }
           this.report("conflict");
           await this.reload(session, deadline);
           if (attempt >= this.maxAttempts) throw new ConflictError();
@@ -154,6 +177,7 @@ export class SessionService {
           if (await this.call(deadline, () => this.options.store.save(newKey, record, undefined))) {
             if (await this.call(deadline, () => this.options.store.delete(oldKey, session.version))) {
               session.markSaved(newKey, record);
+              this.recent?.forget(oldKey);
               this.report("cycled");
               return;
             }
@@ -190,6 +214,7 @@ export class SessionService {
             throw new VersionConflictError(session.version);
           }
         }
+        if (sessionKey !== undefined) this.recent?.forget(sessionKey);
         session.reset();
         if (sessionKey !== undefined) this.report("flushed");
       }),
@@ -212,6 +237,8 @@ export class SessionService {
       const saved = await this.call(deadline, () =>
         this.options.store.save(sessionKey, record, session.version),
       );
+      // The refresh saved the same data under the same version; a copy kept from before would now expire early.
+      this.recent?.forget(sessionKey);
       if (saved) session.markSaved(sessionKey, record);
       return saved;
     });
@@ -238,8 +265,21 @@ export class SessionService {
     return record !== undefined && record.expiresAtMs > this.clock.now() ? record : undefined;
   }
 
+  /**
+   * Takes the copy this instance kept of the record the request names, when there is one and the session was not
+   * read yet; false when there is none.
+   */
+  private adoptKeptCopy(session: Session): boolean {
+    const sessionKey = session.incomingKey;
+    if (this.recent === undefined || session.loaded || sessionKey === undefined) return false;
+    const record = this.recent.take(sessionKey, this.clock.now());
+    if (record === undefined) return false;
+    session.adopt(sessionKey, record);
+    return true;
+  }
+
   /** Writes the session's state: a versioned save, or a delete once nothing is left to keep. */
-  private async persist(session: Session, deadline: number): Promise<boolean> {
+  private async persist(session: Session, deadline: number, bytes: number): Promise<boolean> {
     const { store } = this.options;
     const { sessionKey } = session;
     if (!session.hasStateToStore()) {
@@ -250,7 +290,10 @@ export class SessionService {
         return false;
       }
       session.markDeleted();
-      if (sessionKey !== undefined) this.report("emptied");
+      if (sessionKey !== undefined) {
+        this.recent?.forget(sessionKey);
+        this.report("emptied");
+      }
       return true;
     }
     if (sessionKey === undefined) await this.admitNew(session);
@@ -260,6 +303,7 @@ export class SessionService {
     const record = session.toRecord(this.clock.now(), session.version + 1);
     if (!(await this.call(deadline, () => store.save(targetKey, record, expected)))) return false;
     session.markSaved(targetKey, record);
+    this.recent?.keep(targetKey, record, bytes);
     if (expected === undefined) this.report("created");
     return true;
   }

@@ -277,6 +277,11 @@ export class Session {
   adopt(sessionKey: string, record: SessionRecord | undefined): void {
     this.loaded = true;
     if (record === undefined) {
+      // Nothing is stored: whatever this session held (a copy from an earlier save, say) is gone with it.
+      this.data = emptyData();
+      this.entryExpiresAtMs = undefined;
+      this.expirySeconds = undefined;
+      this.fixedExpiresAtMs = undefined;
       this.forget();
       return;
     }
@@ -304,9 +309,9 @@ export class Session {
     this.savedThisRequest = true;
   }
 
-  /** Throws unless the whole session fits SESSION_MAX_BYTES; checked on the live entries, without a copy. */
-  checkSize(): void {
-    checkSessionSize(this.data, this.limits);
+  /** Throws unless the whole session fits SESSION_MAX_BYTES; checked on the live entries, without a copy. Returns its size. */
+  checkSize(): number {
+    return checkSessionSize(this.data, this.limits);
   }
 
   /** Notes that the record was deleted because nothing was left to keep. */

@@ -22,6 +22,11 @@ export interface SessionRecord {
 
 /** Persists session records. Never returns an expired record. */
 export interface SessionStore {
+  /**
+   * Whether the records live outside this process (a file, a server), so that reading one back costs more than
+   * keeping a copy of the one just saved: the service then writes a session's next change without reading it first.
+   */
+  readonly outOfProcess?: boolean;
   load(sessionKey: string): Promise<SessionRecord | undefined>;
   /** Writes only if the stored version is still `expected` (undefined: only if absent); false means another won. */
   save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;

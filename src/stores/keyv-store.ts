@@ -59,16 +59,20 @@ export interface KeyvSessionStoreOptions {
   clearExpired?: (signal?: AbortSignal) => Promise<number>;
   /** Resolves once the adapter can take commands; awaited before each operation (connects on first use). */
   ready?: () => Promise<void>;
+  /** Whether the records live outside this process (see SessionStore.outOfProcess). */
+  outOfProcess?: boolean;
 }
 
 /** A SessionStore over any Keyv instance. */
 export class KeyvSessionStore implements SessionStore {
+  readonly outOfProcess: boolean;
   private readonly keyv: Keyv<SessionRecord>;
   private readonly clock: Clock;
 
   constructor(private readonly options: KeyvSessionStoreOptions) {
     this.keyv = options.keyv;
     this.clock = options.clock ?? systemClock;
+    this.outOfProcess = options.outOfProcess ?? false;
   }
 
   load(sessionKey: string): Promise<SessionRecord | undefined> {

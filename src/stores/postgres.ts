@@ -50,5 +50,6 @@ export function createPostgresStore(
     clock,
     atomic,
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
+    outOfProcess: true,
   });
 }

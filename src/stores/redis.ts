@@ -123,7 +123,14 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     },
   };
   // Redis drops expired keys by itself, so there is nothing for the sweeper to do.
-  return new KeyvSessionStore({ keyv, clock, atomic, ready, clearExpired: async () => 0 });
+  return new KeyvSessionStore({
+    keyv,
+    clock,
+    atomic,
+    ready,
+    clearExpired: async () => 0,
+    outOfProcess: true,
+  });
 }
 
 /**

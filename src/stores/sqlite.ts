@@ -20,6 +20,7 @@ export function openSqliteStore(
     clock,
     atomic: sqliteAtomicWrites(adapter, now),
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
+    outOfProcess: true,
   });
   return { store, adapter };
 }

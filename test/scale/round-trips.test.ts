@@ -180,15 +180,17 @@ describe("store calls per operation on the embedded stores (no network)", () => 
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+  // A write of a session this instance saved last starts from the copy it kept, on every store out of the process
+  // (SQLite too: another process may write the file); the memory store reads the record back, which costs less.
   test.each([
-    ["memory", () => "memory://"],
-    ["sqlite", () => `sqlite://${join(tmp, "sessions.sqlite")}`],
-  ])("%s", async (name, url) => {
+    ["memory", () => "memory://", 2],
+    ["sqlite", () => `sqlite://${join(tmp, "sessions.sqlite")}`, 1],
+  ])("%s", async (name, url, writeCalls) => {
     const store = createStore(url());
     const measured = await measure(store, async () => 0);
     report[name] = measured;
     expect(measured.sessionRead.storeCalls).toBe(1);
-    expect(measured.sessionSet.storeCalls).toBe(2);
+    expect(measured.sessionSet.storeCalls).toBe(writeCalls);
     expect(measured.anonymousRead.storeCalls).toBe(0);
   });
 });
@@ -196,12 +198,13 @@ describe("store calls per operation on the embedded stores (no network)", () => 
 describeWithService("redis", "round trips per operation on Redis", () => {
   const server = startBeforeAll(startRedisServer, (server) => server.stop());
 
-  test("one GET per read, a GET and one script per write", async () => {
+  // A write of a session this instance saved last needs no read: its version check is the script's.
+  test("one GET per read, one script per write", async () => {
     const counter = await redisRequestCounter([server().port]);
     const measured = await measure(createStore(server().url), counter.count).finally(counter.close);
     report.redis = measured;
     expect(measured.sessionRead).toEqual({ storeCalls: 1, roundTrips: 1 });
-    expect(measured.sessionSet).toEqual({ storeCalls: 2, roundTrips: 2 });
+    expect(measured.sessionSet).toEqual({ storeCalls: 1, roundTrips: 1 });
     expect(measured.newSessionSet).toEqual({ storeCalls: 1, roundTrips: 1 });
     expect(measured.anonymousRead).toEqual({ storeCalls: 0, roundTrips: 0 });
   });
@@ -215,21 +218,21 @@ describeWithService("redis-cluster", "round trips per operation on a Redis Clust
     const measured = await measure(createStore(cluster().url), counter.count).finally(counter.close);
     report["redis cluster"] = measured;
     expect(measured.sessionRead).toEqual({ storeCalls: 1, roundTrips: 1 });
-    expect(measured.sessionSet).toEqual({ storeCalls: 2, roundTrips: 2 });
+    expect(measured.sessionSet).toEqual({ storeCalls: 1, roundTrips: 1 });
   });
 });
 
 describeWithService("postgres", "round trips per operation on PostgreSQL", () => {
   const database = startBeforeAll(createThrowawayDatabase, (database) => database.drop());
 
-  test("one SELECT per read, a SELECT and one UPDATE per write", async () => {
+  test("one SELECT per read, one UPDATE per write", async () => {
     const proxy = await countingPostgresProxy(new URL(database().url));
     try {
       const store = createStore(proxy.url);
       const measured = await measure(store, async () => proxy.exchanges());
       report.postgres = measured;
       expect(measured.sessionRead).toEqual({ storeCalls: 1, roundTrips: 1 });
-      expect(measured.sessionSet).toEqual({ storeCalls: 2, roundTrips: 2 });
+      expect(measured.sessionSet).toEqual({ storeCalls: 1, roundTrips: 1 });
     } finally {
       await proxy.close();
     }
