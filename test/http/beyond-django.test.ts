@@ -2,9 +2,9 @@ import { parseSetCookie } from "cookie";
 import { createStore } from "../../src/stores/index";
 import { ManualClock } from "../helpers/clock";
 import { expectNoSetCookie, expectSessionCookie, setCookiesOf } from "../helpers/cookies";
-import { type RedisServer, startRedisServer } from "../helpers/redis";
+import { startRedisServer } from "../helpers/redis";
 import { type GraphQLClient, startTestServer, type TestServer } from "../helpers/server";
-import { serviceAvailability } from "../helpers/services";
+import { describeWithService } from "../helpers/services";
 
 // "Precise rules of the session features beyond Django", one describe per rule, through real HTTP, on the memory
 // store and on Redis (a store instances share). Time is the servers' injected clock.
@@ -33,39 +33,39 @@ async function set(client: GraphQLClient, key: string, value: unknown, extra: Re
   return client.request<{ setSession: { version: number } }>(SET, { key, value, ...extra });
 }
 
-type StoreCase = [name: string, open: () => Promise<{ url: string; stop(): Promise<void> } | undefined>];
+/** A store backend the rules run on: its URL, and how to remove it afterwards. */
+interface Backend {
+  url: string;
+  stop(): Promise<void>;
+}
 
-const STORES: StoreCase[] = [
-  ["memory", async () => ({ url: "memory://", stop: async () => {} })],
-  [
-    "Redis",
-    async () => {
-      const availability = await serviceAvailability("redis");
-      if (!availability.available) {
-        if (process.env.CI) throw new Error(`Redis is needed in CI: ${availability.reason}`);
-        return undefined;
-      }
-      const redis: RedisServer = await startRedisServer();
-      return { url: redis.url, stop: () => redis.stop() };
-    },
-  ],
-];
+describe("on the memory store", () => {
+  describeRules(async () => ({ url: "memory://", stop: async () => {} }));
+});
 
-describe.each(STORES)("on the %s store", (_name, openStore) => {
-  let backend: { url: string; stop(): Promise<void> } | undefined;
+describeWithService("redis", "on the Redis store", () => {
+  describeRules(async () => {
+    const redis = await startRedisServer();
+    return { url: redis.url, stop: () => redis.stop() };
+  });
+});
+
+/** Every rule, through servers on the backend `open` makes. */
+function describeRules(open: () => Promise<Backend>): void {
+  let backend: Backend;
   const servers: TestServer[] = [];
 
   beforeAll(async () => {
-    backend = await openStore();
+    backend = await open();
   });
+  // The servers first: their store clients close while the backend still answers.
   afterAll(async () => {
     for (const server of servers.splice(0)) await server.close();
     await backend?.stop();
   });
 
   /** A server on this store with `env`, on a clock of its own. */
-  async function serve(env: Record<string, string> = {}): Promise<TestServer | undefined> {
-    if (backend === undefined) return undefined;
+  async function serve(env: Record<string, string> = {}): Promise<TestServer> {
     const clock = new ManualClock();
     const server = await startTestServer({ env, clock, store: createStore(backend.url, clock) });
     servers.push(server);
@@ -75,7 +75,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
   describe("ifVersion", () => {
     test("a change given the stored version applies; a stale one is VERSION_CONFLICT with the current version, changes nothing and sets no cookie", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const tab = server.client();
       expect((await set(tab, "cart", [1], { ifVersion: 0 })).data?.setSession.version).toBe(1);
       expect((await set(tab, "cart", [1, 2], { ifVersion: 1 })).data?.setSession.version).toBe(2);
@@ -87,7 +86,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("two tabs that read the same version: the second's stale write is refused instead of lost", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const first = server.client();
       await set(first, "note", "draft");
       const second = server.client(first.jar);
@@ -100,7 +98,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("ifVersion 0 applies only while no session is stored", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "a", 1);
       const refused = await set(visitor, "b", 2, { ifVersion: 0 });
@@ -117,7 +114,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
       ["setSessionExpiry", "mutation { setSessionExpiry(seconds: 60, ifVersion: 7) { version } }"],
     ])("%s takes it too", async (_mutation, query) => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "k", "kept");
       const cookie = visitor.jar.get();
@@ -135,7 +131,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("an absent key is stored (a saving change) and found is false; a present key is left alone", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       const first = await visitor.request(DEFAULT, { value: "dark" });
       expect(first.data).toEqual({
@@ -153,7 +148,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
   describe("Entry expiry (expiresIn)", () => {
     test("the entry is gone for every reader once its time passes, and the next save drops it", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "flash", "Saved!", { expiresIn: 10 });
       await set(visitor, "cart", [1]);
@@ -177,7 +171,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("setting the key again without expiresIn removes its expiry; updateSession entries have none", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "a", 1, { expiresIn: 5 });
       await set(visitor, "a", 2);
@@ -189,7 +182,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("cycleSessionKey keeps them; a session whose entries have all expired reads as empty", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "code", "123456", { expiresIn: 30 });
       await visitor.request("mutation { cycleSessionKey { version } }");
@@ -206,7 +198,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("a flash message: set with expiresIn, read once with popSession", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "flash", "Welcome back", { expiresIn: 60 });
       const popped = await visitor.request('mutation { popSession(key: "flash") { found value } }');
@@ -217,7 +208,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test.each([0, -5])("expiresIn %i is BAD_USER_INPUT", async (expiresIn) => {
       const server = await serve();
-      if (server === undefined) return;
       const { errors } = await set(server.client(), "k", 1, { expiresIn });
       expect(errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
       expect(errors?.[0]?.message).toMatch(/expiresIn/);
@@ -230,7 +220,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("the session ends at that moment: expiresAt, expiryAge and the cookie say so, and later saves do not move it", async () => {
       const server = await serve({ SESSION_SAVE_EVERY_REQUEST: "true" });
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "k", 1);
       const at = new Date(server.clock.now() + 3_600_000);
@@ -253,7 +242,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("at not in the future, or given together with seconds, is BAD_USER_INPUT; neither is the default policy", async () => {
       const server = await serve();
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "k", 1);
       const past = await visitor.request(AT, { at: new Date(server.clock.now() - 1000).toISOString() });
@@ -272,7 +260,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
   describe("Absolute age (SESSION_ABSOLUTE_AGE)", () => {
     test("a session is over SESSION_ABSOLUTE_AGE seconds after its createdAt, however active; no cookie outlives it", async () => {
       const server = await serve({ SESSION_ABSOLUTE_AGE: "3600" });
-      if (server === undefined) return;
       const visitor = server.client();
       const created = new Date(server.clock.now()).toISOString();
       await set(visitor, "k", 0);
@@ -291,7 +278,6 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
 
     test("createdAt is kept by cycleSessionKey; a session stored again after a flush is a new one", async () => {
       const server = await serve({ SESSION_ABSOLUTE_AGE: "3600" });
-      if (server === undefined) return;
       const visitor = server.client();
       await set(visitor, "k", 1);
       const created = (await sessionOf(visitor)).createdAt;
@@ -304,4 +290,4 @@ describe.each(STORES)("on the %s store", (_name, openStore) => {
       expect((await sessionOf(visitor)).createdAt).toBe(new Date(server.clock.now()).toISOString());
     });
   });
-});
+}
