@@ -187,7 +187,7 @@ export function isKeyv(store: unknown): store is KeyvLike {
 
 /** The options as the environment variables the server reads, so both are checked by one set of rules. */
 function asEnvironment(options: SessionsOptions): Record<string, string> {
-  const env: Record<string, string> = { SESSION_CREATE_RATE: "0" };
+  const env: Record<string, string> = {};
   const given = options as unknown as Record<string, unknown>;
   for (const [option, variable] of Object.entries(VARIABLES)) {
     const [group, name] = option.split(".") as [string, string | undefined];

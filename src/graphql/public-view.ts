@@ -1,7 +1,8 @@
 import type { RequestSession } from "../http/request-session";
 import { BadInputError } from "../session/errors";
+import { shownKey } from "../session/limits";
 import type { SessionData } from "../session/store";
-import { sessionGraphQLError } from "./errors";
+import { asGraphQLError, sessionGraphQLError } from "./errors";
 
 /*
  * What the session operations, which a browser can call, may see of a session: everything but the keys under
@@ -21,9 +22,10 @@ export function refusePrivateKeys(request: RequestSession, keys: Iterable<string
   if (prefix === undefined) return;
   for (const key of keys) {
     if (key.startsWith(prefix)) {
-      const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
       throw sessionGraphQLError(
-        new BadInputError(`keys starting with "${prefix}" are kept for the application, got "${shown}"`),
+        new BadInputError(
+          `keys starting with "${prefix}" are kept for the application, got "${shownKey(key)}"`,
+        ),
       );
     }
   }
@@ -61,11 +63,11 @@ export function publicKeyExpiresAt(request: RequestSession, key: string): Date |
   return isPrivate(request, key) ? null : at;
 }
 
-/** Runs a synchronous check, throwing bad input as the coded GraphQL error a client reads. */
+/** Runs a synchronous check, throwing a session error as the coded GraphQL error a client reads. */
 function coded<T>(check: () => T): T {
   try {
     return check();
   } catch (error) {
-    throw error instanceof BadInputError ? sessionGraphQLError(error) : error;
+    throw asGraphQLError(error);
   }
 }

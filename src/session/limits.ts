@@ -46,6 +46,11 @@ export function checkSessionSize(data: Record<string, unknown>, limits: SessionL
   return bytes;
 }
 
+/** A key as a message quotes it: cut after 40 characters, so a huge key cannot make a huge message. */
+export function shownKey(key: string): string {
+  return key.length > 40 ? `${key.slice(0, 40)}…` : key;
+}
+
 /** Characters as a user counts them: code points, not UTF-16 units. */
 function codePointLength(text: string): number {
   let length = 0;

@@ -143,11 +143,9 @@ export class SessionService {
             // The kept copy was overtaken (another instance saved, or deleted the session): read the record as a
             // request without a copy would have, and apply the change to that.
             fromCopy = false;
-            this.recent?.forget(session.incomingKey as string);
-            session.adopt(
-              session.incomingKey as string,
-              await this.fetch(session.incomingKey as string, deadline),
-            );
+            const sessionKey = session.incomingKey as string;
+            this.recent?.forget(sessionKey);
+            session.adopt(sessionKey, await this.fetch(sessionKey, deadline));
             continue;
           }
           this.report("conflict");

@@ -1,5 +1,5 @@
 import { BadInputError } from "./errors";
-import { checkKey, checkSessionSize, checkValue, type SessionLimits } from "./limits";
+import { checkKey, checkSessionSize, checkValue, type SessionLimits, shownKey } from "./limits";
 import type { SessionData, SessionRecord } from "./store";
 
 /** A source of the current time in ms; injected so tests can move time without patching globals. */
@@ -158,7 +158,7 @@ export class Session {
     const entries = Object.entries(values);
     for (const [key, value] of entries) {
       checkKey(key, this.limits);
-      checkValue(value, this.limits, `value of "${truncate(key)}"`);
+      checkValue(value, this.limits, `value of "${shownKey(key)}"`);
     }
     this.dropExpiredEntries();
     for (const [key, value] of entries) {
@@ -415,8 +415,4 @@ function emptyExpiries(): Record<string, number> {
 
 function copyData(source: SessionData): SessionData {
   return Object.assign(emptyData(), source);
-}
-
-function truncate(key: string): string {
-  return key.length > 40 ? `${key.slice(0, 40)}…` : key;
 }
