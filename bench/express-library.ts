@@ -9,7 +9,7 @@ import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { createSessions } from "../src/index";
-import { requiredEnv, runServer, stopOnSignals } from "./express-process";
+import { APOLLO_SETTINGS, requiredEnv, runServer, stopOnSignals } from "./express-process";
 
 async function main(): Promise<void> {
   const sessions = await createSessions({
@@ -20,10 +20,7 @@ async function main(): Promise<void> {
     typeDefs: sessions.typeDefs,
     resolvers: sessions.resolvers,
     plugins: [sessions.plugin],
-    includeStacktraceInErrorResponses: false,
-    // This server stops Apollo itself on SIGTERM, after which it closes the store; Apollo's own handler would
-    // race it, and a second concurrent stop() never settles in Apollo Server 5.
-    stopOnTerminationSignals: false,
+    ...APOLLO_SETTINGS,
   });
   await apollo.start();
 

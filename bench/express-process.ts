@@ -1,5 +1,15 @@
 import type { Server } from "node:http";
 
+/**
+ * What both Express servers give Apollo Server besides their schema: no stack traces, as an application in
+ * production would, and no signal handler of Apollo's own, since stopOnSignals stops it and a second,
+ * concurrent stop() never settles in Apollo Server 5.
+ */
+export const APOLLO_SETTINGS = {
+  includeStacktraceInErrorResponses: false,
+  stopOnTerminationSignals: false,
+} as const;
+
 /** A variable the bench always sets for its servers; a missing one stops the server at once. */
 export function requiredEnv(name: string): string {
   const value = process.env[name];

@@ -12,7 +12,7 @@ import { RedisStore } from "connect-redis";
 import express from "express";
 import session from "express-session";
 import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
-import { requiredEnv, runServer, stopOnSignals } from "./express-process";
+import { APOLLO_SETTINGS, requiredEnv, runServer, stopOnSignals } from "./express-process";
 import { COOKIE_NAME, SESSION_AGE_MS } from "./workloads";
 
 /** What the bench keeps in each express-session session. */
@@ -80,10 +80,7 @@ async function main(): Promise<void> {
   const apollo = new ApolloServer<Context>({
     typeDefs,
     resolvers,
-    includeStacktraceInErrorResponses: false,
-    // This server stops Apollo itself on SIGTERM, after which it closes the store; Apollo's own handler would
-    // race it, and a second concurrent stop() never settles in Apollo Server 5.
-    stopOnTerminationSignals: false,
+    ...APOLLO_SETTINGS,
   });
   await apollo.start();
 
