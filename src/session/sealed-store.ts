@@ -38,6 +38,7 @@ export function sealedStore(
   });
   const sealing = keys[0];
   if (sealing === undefined) throw new Error("sealedStore needs at least one key");
+  const innerSaveOrRead = inner.saveOrRead?.bind(inner);
   return {
     outOfProcess: inner.outOfProcess,
     async load(sessionKey) {
@@ -52,6 +53,23 @@ export function sealedStore(
     },
     save: (sessionKey, record, expected) =>
       inner.save(sessionKey, seal(record, sessionKey, sealing), expected),
+    ...(innerSaveOrRead === undefined
+      ? {}
+      : {
+          async saveOrRead(sessionKey, record, expected) {
+            const outcome = await innerSaveOrRead(sessionKey, seal(record, sessionKey, sealing), expected);
+            if (outcome.saved || !outcome.current?.sealed) return outcome;
+            // Opened as load opens it; one no key opens is left for the service to read (and report) again.
+            try {
+              return {
+                saved: false,
+                current: open(outcome.current, outcome.current.sealed, sessionKey, keys),
+              };
+            } catch {
+              return { saved: false };
+            }
+          },
+        }),
     delete: (sessionKey, expected) => inner.delete(sessionKey, expected),
     clearExpired: (signal) => inner.clearExpired(signal),
     ping: () => inner.ping(),

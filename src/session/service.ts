@@ -12,7 +12,7 @@ import { newSessionKey, publicId } from "./keys";
 import type { SessionLimits } from "./limits";
 import { RecentRecords } from "./recent-records";
 import { type Clock, type ExpiryPolicy, Session, systemClock } from "./session";
-import type { SessionRecord, SessionStore } from "./store";
+import type { SaveOutcome, SessionRecord, SessionStore } from "./store";
 
 /** How many saved records an instance keeps copies of, and their bytes of JSON at most. */
 const RECENT_RECORDS = 10_000;
@@ -126,6 +126,7 @@ export class SessionService {
         // With `ifVersion` the answer must name the stored version, so a copy kept from an earlier save is no use.
         let fromCopy = options.ifVersion === undefined && this.adoptKeptCopy(session);
         if (!fromCopy) await this.load(session, deadline);
+        let outcome: SaveOutcome;
         for (let attempt = 1; ; attempt++) {
           checkVersion(session, options);
           const before = session.snapshot();
@@ -133,23 +134,24 @@ export class SessionService {
             const result = mutate(session);
             if (!session.modified) return result;
             const bytes = session.checkSize();
-            if (await this.persist(session, deadline, bytes)) return result;
+            outcome = await this.persist(session, deadline, bytes);
+            if (outcome.saved) return result;
           } catch (error) {
             session.restore(before);
             throw error;
           }
           session.restore(before);
           if (fromCopy) {
-            // The kept copy was overtaken (another instance saved, or deleted the session): read the record as a
-            // request without a copy would have, and apply the change to that.
+            // The kept copy was overtaken (another instance saved, or deleted the session): take the record as a
+            // request without a copy would have read it, and apply the change to that.
             fromCopy = false;
             const sessionKey = session.incomingKey as string;
             this.recent?.forget(sessionKey);
-            session.adopt(sessionKey, await this.fetch(sessionKey, deadline));
+            session.adopt(sessionKey, await this.winner(sessionKey, outcome, deadline));
             continue;
           }
           this.report("conflict");
-          await this.reload(session, deadline);
+          await this.reload(session, deadline, outcome);
           if (attempt >= this.maxAttempts) throw new ConflictError();
         }
       }),
@@ -248,13 +250,28 @@ export class SessionService {
     session.adopt(sessionKey, await this.fetch(sessionKey, deadline));
   }
 
-  /** Re-reads after a lost version check; a record that vanished meanwhile is not brought back. */
-  private async reload(session: Session, deadline: number): Promise<void> {
+  /**
+   * Re-reads after a lost version check (or takes the record the store sent back with it); a record that vanished
+   * meanwhile is not brought back.
+   */
+  private async reload(session: Session, deadline: number, lost?: SaveOutcome): Promise<void> {
     const { sessionKey } = session;
     if (sessionKey === undefined) return;
-    const record = await this.fetch(sessionKey, deadline);
+    const record = await this.winner(sessionKey, lost, deadline);
     session.adopt(sessionKey, record);
     if (record === undefined) throw new SessionInterruptedError();
+  }
+
+  /** The live record that won a version check: the one the store answered with, or else read now. */
+  private winner(
+    sessionKey: string,
+    lost: SaveOutcome | undefined,
+    deadline: number,
+  ): Promise<SessionRecord | undefined> {
+    if (lost === undefined || lost.saved || lost.current === undefined)
+      return this.fetch(sessionKey, deadline);
+    const { current } = lost;
+    return Promise.resolve(current !== null && current.expiresAtMs > this.clock.now() ? current : undefined);
   }
 
   /** Reads a record, enforcing expiry here whatever the store does. */
@@ -277,7 +294,7 @@ export class SessionService {
   }
 
   /** Writes the session's state: a versioned save, or a delete once nothing is left to keep. */
-  private async persist(session: Session, deadline: number, bytes: number): Promise<boolean> {
+  private async persist(session: Session, deadline: number, bytes: number): Promise<SaveOutcome> {
     const { store } = this.options;
     const { sessionKey } = session;
     if (!session.hasStateToStore()) {
@@ -285,25 +302,37 @@ export class SessionService {
         sessionKey !== undefined &&
         !(await this.call(deadline, () => store.delete(sessionKey, session.version)))
       ) {
-        return false;
+        return { saved: false };
       }
       session.markDeleted();
       if (sessionKey !== undefined) {
         this.recent?.forget(sessionKey);
         this.report("emptied");
       }
-      return true;
+      return { saved: true };
     }
     if (sessionKey === undefined) await this.admitNew(session);
     // A new session gets a fresh key: a key from the request is only ever reused after it loaded a live record.
     const targetKey = sessionKey ?? newSessionKey();
     const expected = sessionKey === undefined ? undefined : session.version;
     const record = session.toRecord(this.clock.now(), session.version + 1);
-    if (!(await this.call(deadline, () => store.save(targetKey, record, expected)))) return false;
+    const outcome = await this.call(deadline, () => this.saveOrRead(targetKey, record, expected));
+    if (!outcome.saved) return outcome;
     session.markSaved(targetKey, record);
     this.recent?.keep(targetKey, record, bytes);
     if (expected === undefined) this.report("created");
-    return true;
+    return outcome;
+  }
+
+  /** A versioned save, with the record that won a lost check when the store can send it back. */
+  private async saveOrRead(
+    sessionKey: string,
+    record: SessionRecord,
+    expected: number | undefined,
+  ): Promise<SaveOutcome> {
+    const { store } = this.options;
+    if (store.saveOrRead !== undefined) return store.saveOrRead(sessionKey, record, expected);
+    return { saved: await store.save(sessionKey, record, expected) };
   }
 
   /** A refusal to store a new session saves nothing, now or later in the request. */

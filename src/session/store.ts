@@ -20,6 +20,12 @@ export interface SessionRecord {
   sealed?: string;
 }
 
+/**
+ * What a versioned save did. When the version check failed, `current` is the live record it found, read in the
+ * same round trip (`null`: no live record), or absent when the store did not send it back.
+ */
+export type SaveOutcome = { saved: true } | { saved: false; current?: SessionRecord | null };
+
 /** Persists session records. Never returns an expired record. */
 export interface SessionStore {
   /**
@@ -30,6 +36,11 @@ export interface SessionStore {
   load(sessionKey: string): Promise<SessionRecord | undefined>;
   /** Writes only if the stored version is still `expected` (undefined: only if absent); false means another won. */
   save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;
+  /**
+   * The same check and write as `save`; a store whose engine can answer a failed check with the record that won
+   * (a Lua script, a SQL statement) does so, so that the change can be applied again without another read.
+   */
+  saveOrRead?(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<SaveOutcome>;
   /** Deletes the record; with `expected`, only while its version is still that one (false otherwise). */
   delete(sessionKey: string, expected?: number): Promise<boolean>;
   /**

@@ -1,7 +1,7 @@
 import { Keyv, type KeyvOptions } from "keyv";
 import { StoreUnavailableError } from "../session/errors";
 import { type Clock, systemClock } from "../session/session";
-import type { SessionRecord, SessionStore } from "../session/store";
+import type { SaveOutcome, SessionRecord, SessionStore } from "../session/store";
 
 /** The namespace our own stores give Keyv; storage keys are `sessionql:<sessionKey>`. */
 export const KEYV_NAMESPACE = "sessionql";
@@ -16,8 +16,11 @@ export function namespacedKey(sessionKey: string): string {
  * atomically (a SQL statement, a Lua script) provides it here and the check holds across processes.
  */
 export interface AtomicWrites {
-  /** Writes only if the stored version is `expected` (undefined: only if absent or expired). */
-  save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;
+  /**
+   * Writes only if the stored version is `expected` (undefined: only if absent or expired); when it is not, says
+   * what live record the check found, if the engine sent it back in the same answer.
+   */
+  save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<SaveOutcome>;
   /** Deletes only while the stored version is `expected`. */
   delete(sessionKey: string, expected: number): Promise<boolean>;
 }
@@ -28,6 +31,11 @@ export interface AtomicWrites {
  */
 export function envelope(record: SessionRecord): string {
   return JSON.stringify({ value: record });
+}
+
+/** The record in a row written by {@link envelope} (or by Keyv itself, whose envelope may add `expires`). */
+export function fromEnvelope(row: string): SessionRecord {
+  return (JSON.parse(row) as { value: SessionRecord }).value;
 }
 
 /**
@@ -79,14 +87,23 @@ export class KeyvSessionStore implements SessionStore {
     return this.run(() => this.loadLive(sessionKey));
   }
 
-  save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean> {
+  async save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean> {
+    return (await this.saveOrRead(sessionKey, record, expected)).saved;
+  }
+
+  saveOrRead(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<SaveOutcome> {
     return this.run(async () => {
       if (this.options.atomic) return this.options.atomic.save(sessionKey, record, expected);
       // Without engine support this check-then-write is atomic only within this process, where the
       // service's per-session lock serialises writers; across instances the last writer wins.
       const current = await this.loadLive(sessionKey);
-      if (current?.version !== expected) return false;
-      return this.keyv.set(sessionKey, record, Math.max(1, record.expiresAtMs - this.clock.now()));
+      if (current?.version !== expected) return { saved: false, current: current ?? null };
+      const saved = await this.keyv.set(
+        sessionKey,
+        record,
+        Math.max(1, record.expiresAtMs - this.clock.now()),
+      );
+      return saved ? { saved: true } : { saved: false };
     });
   }
 

@@ -35,10 +35,10 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
         // Checked and written synchronously, with no await between, so the check holds for any number of
         // services sharing this store object.
         const storageKey = namespacedKey(sessionKey);
-        if (liveVersion(storageKey) !== expected) return false;
+        if (liveVersion(storageKey) !== expected) return { saved: false };
         map.set(storageKey, envelope(record));
         versions.set(storageKey, { version: record.version, expiresAtMs: record.expiresAtMs });
-        return true;
+        return { saved: true };
       },
       async delete(sessionKey, expected) {
         const storageKey = namespacedKey(sessionKey);

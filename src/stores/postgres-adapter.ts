@@ -209,8 +209,17 @@ function statements(t: string) {
              ON CONFLICT (key) DO UPDATE
                SET value = excluded.value, expires = excluded.expires, version = excluded.version
                WHERE ${t}.expires IS NOT NULL AND ${t}.expires <= $5`,
-    update: `UPDATE ${t} SET value = $2, expires = $3, version = $4
-             WHERE key = $1 AND version = $5 AND (expires IS NULL OR expires > $6)`,
+    // One statement that writes only at the expected version and, when it does not, returns the live row that
+    // won: the outer SELECT sees the table as the statement began, which is the row the UPDATE refused (or one a
+    // little older, if a writer committed while it waited; the retry's own check then tells).
+    update: `WITH updated AS (
+               UPDATE ${t} SET value = $2, expires = $3, version = $4
+               WHERE key = $1 AND version = $5 AND (expires IS NULL OR expires > $6)
+               RETURNING 1
+             )
+             SELECT EXISTS (SELECT 1 FROM updated) AS saved,
+                    (SELECT value FROM ${t} WHERE key = $1 AND (expires IS NULL OR expires > $6)
+                       AND NOT EXISTS (SELECT 1 FROM updated)) AS current`,
     deleteVersion: `DELETE FROM ${t} WHERE key = $1 AND version = $2`,
   };
 }

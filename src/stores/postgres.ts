@@ -1,6 +1,13 @@
 import { Pool } from "pg";
 import type { Clock } from "../session/session";
-import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
+import {
+  type AtomicWrites,
+  envelope,
+  fromEnvelope,
+  KeyvSessionStore,
+  namespacedKey,
+  sessionKeyv,
+} from "./keyv-store";
 import { PostgresKeyvAdapter } from "./postgres-adapter";
 
 /** A connect that has not finished by then fails, so an unreachable database is reported instead of awaited. */
@@ -35,11 +42,21 @@ export function createPostgresStore(
     async save(sessionKey, record, expected) {
       const key = namespacedKey(sessionKey);
       const row = envelope(record);
-      const result =
-        expected === undefined
-          ? await adapter.query("create", [key, row, record.expiresAtMs, record.version, now()])
-          : await adapter.query("update", [key, row, record.expiresAtMs, record.version, expected, now()]);
-      return result.rowCount === 1;
+      if (expected === undefined) {
+        const created = await adapter.query("create", [key, row, record.expiresAtMs, record.version, now()]);
+        return { saved: created.rowCount === 1 };
+      }
+      const result = await adapter.query<{ saved: boolean; current: string | null }>("update", [
+        key,
+        row,
+        record.expiresAtMs,
+        record.version,
+        expected,
+        now(),
+      ]);
+      const { saved, current } = result.rows[0] ?? { saved: false, current: null };
+      if (saved) return { saved: true };
+      return { saved: false, current: current === null ? null : fromEnvelope(current) };
     },
     async delete(sessionKey, expected) {
       return (await adapter.query("deleteVersion", [namespacedKey(sessionKey), expected])).rowCount === 1;

@@ -7,7 +7,7 @@ import {
   type RedisClientOptions,
 } from "@redis/client";
 import type { Clock } from "../session/session";
-import { type AtomicWrites, envelope, KeyvSessionStore, sessionKeyv } from "./keyv-store";
+import { type AtomicWrites, envelope, fromEnvelope, KeyvSessionStore, sessionKeyv } from "./keyv-store";
 
 /** A connect that has not finished by then fails, so an unreachable Redis is reported instead of awaited. */
 const CONNECT_TIMEOUT_MS = 1000;
@@ -17,9 +17,10 @@ const COMMAND_TIMEOUT_MS = 1000;
 const reconnectDelay = (retries: number) => Math.min(50 * 2 ** retries, 1000);
 
 /**
- * Writes the record only while the live record's version is ARGV[1] ('' = only when there is no live record).
- * Liveness is judged against ARGV[2], the caller's clock, as every other store does; the native TTL (ARGV[4])
- * makes Redis drop the key by itself once the session has expired.
+ * Writes the record only while the live record's version is ARGV[1] ('' = only when there is no live record),
+ * and answers 1; otherwise answers the live row that won (so the caller need not read it again), or 0 when
+ * there is none. Liveness is judged against ARGV[2], the caller's clock, as every other store does; the native
+ * TTL (ARGV[4]) makes Redis drop the key by itself once the session has expired.
  */
 const SAVE_SCRIPT = defineScript({
   SCRIPT: `
@@ -30,9 +31,10 @@ if stored then
   if record.expiresAtMs > tonumber(ARGV[2]) then live = record.version end
 end
 if ARGV[1] == '' then
-  if live ~= nil then return 0 end
+  if live ~= nil then return stored end
 elseif live ~= tonumber(ARGV[1]) then
-  return 0
+  if live == nil then return 0 end
+  return stored
 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
 return 1`,
@@ -41,7 +43,7 @@ return 1`,
     parser.pushKey(key);
     parser.push(expected, now, row, ttl);
   },
-  transformReply: (reply: unknown) => reply as number,
+  transformReply: (reply: unknown) => reply as number | string,
 });
 
 /** Deletes the key only while the stored record's version is ARGV[1]. */
@@ -63,7 +65,7 @@ const scripts = { saveSession: SAVE_SCRIPT, deleteSession: DELETE_SCRIPT };
 
 /** The two calls our atomic writes need, whichever client (single server or cluster) runs them. */
 interface ScriptRunner {
-  saveSession(key: string, expected: string, now: string, row: string, ttl: string): Promise<number>;
+  saveSession(key: string, expected: string, now: string, row: string, ttl: string): Promise<number | string>;
   deleteSession(key: string, expected: string): Promise<number>;
 }
 
@@ -109,14 +111,15 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     async save(sessionKey, record, expected) {
       const at = now();
       const ttl = Math.max(1, Math.ceil(record.expiresAtMs - at));
-      const saved = await runner.saveSession(
+      const answer = await runner.saveSession(
         storageKey(sessionKey),
         expected === undefined ? "" : String(expected),
         String(at),
         envelope(record),
         String(ttl),
       );
-      return saved === 1;
+      if (answer === 1) return { saved: true };
+      return { saved: false, current: typeof answer === "string" ? fromEnvelope(answer) : null };
     },
     async delete(sessionKey, expected) {
       return (await runner.deleteSession(storageKey(sessionKey), String(expected))) === 1;

@@ -1,5 +1,12 @@
 import type { Clock } from "../session/session";
-import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
+import {
+  type AtomicWrites,
+  envelope,
+  fromEnvelope,
+  KeyvSessionStore,
+  namespacedKey,
+  sessionKeyv,
+} from "./keyv-store";
 import { SqliteKeyvAdapter } from "./sqlite-adapter";
 
 /** A durable store in one SQLite file (WAL mode, safe for several processes on one machine). */
@@ -41,6 +48,9 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
     `UPDATE ${table} SET value = ?, expires = ?
      WHERE key = ? AND (expires IS NULL OR expires > ?) AND json_extract(value, '$.value.version') = ?`,
   );
+  const readLive = adapter.db.prepare(
+    `SELECT value FROM ${table} WHERE key = ? AND (expires IS NULL OR expires > ?)`,
+  );
   const remove = adapter.db.prepare(
     `DELETE FROM ${table} WHERE key = ? AND json_extract(value, '$.value.version') = ?`,
   );
@@ -48,11 +58,15 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
     async save(sessionKey, record, expected) {
       const storageKey = namespacedKey(sessionKey);
       const row = envelope(record);
+      const at = now();
       const result =
         expected === undefined
-          ? insert.run(storageKey, row, record.expiresAtMs, now())
-          : update.run(row, record.expiresAtMs, storageKey, now(), expected);
-      return result.changes === 1;
+          ? insert.run(storageKey, row, record.expiresAtMs, at)
+          : update.run(row, record.expiresAtMs, storageKey, at, expected);
+      if (result.changes === 1) return { saved: true };
+      // The same synchronous call reads the row that won, so a lost check costs no second trip through Keyv.
+      const found = readLive.get(storageKey, at) as { value: string } | undefined;
+      return { saved: false, current: found === undefined ? null : fromEnvelope(found.value) };
     },
     async delete(sessionKey, expected) {
       const storageKey = namespacedKey(sessionKey);

@@ -9,6 +9,8 @@ const MINUTE_MS = 60_000;
 export interface StoreTraits {
   /** The engine drops expired records itself (Redis TTLs), so clearExpired has nothing to remove. */
   expiresNatively?: boolean;
+  /** saveOrRead answers a lost version check with what it found (Redis, PostgreSQL, SQLite), not only `false`. */
+  answersLostChecks?: boolean;
 }
 
 /**
@@ -134,6 +136,35 @@ export function describeSessionStore(
         expect(outcomes.filter(Boolean)).toHaveLength(1);
         const winner = outcomes[0] ? "first" : "second";
         await expect(store.load(sessionKey)).resolves.toMatchObject({ version: 2, data: { by: winner } });
+      });
+
+      // A store that sends back the record that won lets the service re-apply a change without reading it again.
+      test("saveOrRead answers a lost check with the live record that won, or says nothing", async () => {
+        const { store, clock } = await fresh();
+        if (store.saveOrRead === undefined) return;
+        const sessionKey = newSessionKey();
+        await store.save(sessionKey, recordOf(clock, { a: 1 }, 1), undefined);
+        const current = recordOf(clock, { a: 2 }, 2);
+        await expect(store.saveOrRead(sessionKey, current, 1)).resolves.toEqual({ saved: true });
+        const lost = await store.saveOrRead(sessionKey, recordOf(clock, { a: "stale" }, 2), 1);
+        expect(lost.saved).toBe(false);
+        if (traits.answersLostChecks) expect(lost).toEqual({ saved: false, current });
+        if (!lost.saved && lost.current !== undefined) expect(lost.current).toStrictEqual(current);
+        await expect(store.load(sessionKey)).resolves.toStrictEqual(current);
+      });
+
+      test("saveOrRead answers a check lost to a vanished or expired record with null, or says nothing", async () => {
+        const { store, clock } = await fresh();
+        if (store.saveOrRead === undefined) return;
+        const [gone, expired] = [newSessionKey(), newSessionKey()];
+        await store.save(expired, recordOf(clock, { a: 1 }, 1, MINUTE_MS), undefined);
+        clock.advance(61);
+        for (const sessionKey of [gone, expired]) {
+          const lost = await store.saveOrRead(sessionKey, recordOf(clock, { a: 2 }, 2), 1);
+          expect(lost.saved).toBe(false);
+          if (traits.answersLostChecks) expect(lost).toEqual({ saved: false, current: null });
+          if (!lost.saved && lost.current !== undefined) expect(lost.current).toBeNull();
+        }
       });
 
       test("a save moves the expiry to the new record's", async () => {

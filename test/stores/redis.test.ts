@@ -15,7 +15,10 @@ type RawClient = ReturnType<typeof rawClient>;
 describeWithService("redis", "Redis", () => {
   const server = startBeforeAll(startRedisServer, (server) => server.stop());
 
-  describeSessionStore("redis", (clock) => createRedisStore(server().url, clock), { expiresNatively: true });
+  describeSessionStore("redis", (clock) => createRedisStore(server().url, clock), {
+    expiresNatively: true,
+    answersLostChecks: true,
+  });
 
   describe("the records it writes", () => {
     const opened: SessionStore[] = [];
