@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RunResult, summariseRounds } from "./load";
 import { machineLines, type RunMeta } from "./run-meta";
-import type { ServerKind } from "./servers";
+import { HOT_SESSION_KINDS, type ServerKind } from "./servers";
 import { WORKLOAD_TITLES, type WorkloadId } from "./workloads";
 
 /** Every round of one server on one store and workload. */
@@ -23,6 +23,9 @@ function summarise(cell: Cell | undefined): RunResult | undefined {
   return cell === undefined || cell.rounds.length === 0 ? undefined : summariseRounds(cell.rounds);
 }
 
+/** The workload with no baseline and a table of its own (hotSessionTable). */
+const HOT_SESSION: WorkloadId = "W5";
+
 const HEADER = [
   "store",
   "workload",
@@ -42,12 +45,15 @@ const HEADER = [
   "others sq / base",
 ];
 
-/** The results table: one row per store and workload, sessionql beside the baseline. */
-export function resultsTable(cells: readonly Cell[]): string {
+/**
+ * The results table: one row per store and workload, sessionql beside the baseline; undefined when only W5 ran,
+ * which has no baseline (see HOT_SESSION_KINDS) and is in hotSessionTable instead.
+ */
+export function resultsTable(cells: readonly Cell[]): string | undefined {
   const rows: string[][] = [];
   const seen = new Set<string>();
   for (const { store, workload } of cells) {
-    if (seen.has(`${store}/${workload}`)) continue;
+    if (workload === HOT_SESSION || seen.has(`${store}/${workload}`)) continue;
     seen.add(`${store}/${workload}`);
     const find = (kind: ServerKind) =>
       summarise(cells.find((c) => c.store === store && c.workload === workload && c.kind === kind));
@@ -69,7 +75,7 @@ export function resultsTable(cells: readonly Cell[]): string {
       `${percent(sq?.others)} / ${percent(base?.others)}`,
     ]);
   }
-  return markdownTable(HEADER, rows);
+  return rows.length === 0 ? undefined : markdownTable(HEADER, rows);
 }
 
 const EXPRESS_HEADER = [
@@ -93,7 +99,8 @@ export function expressTable(cells: readonly Cell[]): string | undefined {
   const seen = new Set<string>();
   for (const { store, workload, kind } of cells) {
     if (kind !== "express-library" && kind !== "express-session") continue;
-    if (seen.has(`${store}/${workload}`)) continue;
+    // express-session does not run W5; express-library's W5 is in hotSessionTable.
+    if (workload === HOT_SESSION || seen.has(`${store}/${workload}`)) continue;
     seen.add(`${store}/${workload}`);
     const find = (wanted: ServerKind) =>
       summarise(cells.find((c) => c.store === store && c.workload === workload && c.kind === wanted));
@@ -134,7 +141,8 @@ const DEFAULTS_HEADER = [
 export function defaultsTable(cells: readonly Cell[]): string | undefined {
   const rows: string[][] = [];
   for (const cell of cells) {
-    if (cell.kind !== "sessionql-defaults") continue;
+    // The defaults' W5 is in hotSessionTable, beside sessionql's.
+    if (cell.kind !== "sessionql-defaults" || cell.workload === HOT_SESSION) continue;
     const defaults = summarise(cell);
     const tuned = summarise(
       cells.find((c) => c.store === cell.store && c.workload === cell.workload && c.kind === "sessionql"),
@@ -153,6 +161,69 @@ export function defaultsTable(cells: readonly Cell[]): string | undefined {
     ]);
   }
   return rows.length === 0 ? undefined : markdownTable(DEFAULTS_HEADER, rows);
+}
+
+const HOT_SESSION_HEADER = ["store", "server", "writes/s", "p50 ms", "p99 ms", "errors", "server CPU"];
+
+/**
+ * The hot-session table: W5 on every store and server it ran on (HOT_SESSION_KINDS), one session written by
+ * every connection; a lost update counts as an error, so its rate reads INVALID. Undefined when W5 did not run.
+ */
+export function hotSessionTable(cells: readonly Cell[]): string | undefined {
+  const rows: string[][] = [];
+  for (const cell of cells) {
+    if (cell.workload !== HOT_SESSION || !HOT_SESSION_KINDS.has(cell.kind)) continue;
+    const summary = summarise(cell);
+    rows.push([
+      cell.store,
+      cell.kind,
+      ...numbers(summary),
+      String(summary?.errors ?? "–"),
+      percent(summary?.serverCpu),
+    ]);
+  }
+  return rows.length === 0 ? undefined : markdownTable(HOT_SESSION_HEADER, rows);
+}
+
+const USERS_HEADER = [
+  "store",
+  "workload",
+  "sessionql req/s",
+  "p99 ms",
+  "apollo-users req/s",
+  "p99 ms",
+  "sessionql ÷ Apollo as users get it",
+  "errors sq / users",
+  "server CPU sq / users",
+];
+
+/**
+ * sessionql beside Apollo Server as its users get it (bench/apollo-users.ts: default plugins, sessions in a Map
+ * under an unsigned cookie), one row per store and workload it ran on; undefined when it did not run.
+ */
+export function usersTable(cells: readonly Cell[]): string | undefined {
+  const rows: string[][] = [];
+  for (const cell of cells) {
+    if (cell.kind !== "apollo-users") continue;
+    const users = summarise(cell);
+    const sq = summarise(
+      cells.find((c) => c.store === cell.store && c.workload === cell.workload && c.kind === "sessionql"),
+    );
+    const [sqRate, , sqP99] = numbers(sq);
+    const [usersRate, , usersP99] = numbers(users);
+    rows.push([
+      cell.store,
+      cell.workload,
+      sqRate as string,
+      sqP99 as string,
+      usersRate as string,
+      usersP99 as string,
+      ratio(sq, users),
+      `${sq?.errors ?? "–"} / ${users?.errors ?? "–"}`,
+      `${percent(sq?.serverCpu)} / ${percent(users?.serverCpu)}`,
+    ]);
+  }
+  return rows.length === 0 ? undefined : markdownTable(USERS_HEADER, rows);
 }
 
 /** `a`'s rate over `b`'s, or INVALID when either had an error or a wrong answer. */
@@ -196,6 +267,9 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
   });
   const express = expressTable(cells);
   const defaults = defaultsTable(cells);
+  const results = resultsTable(cells);
+  const users = usersTable(cells);
+  const hot = hotSessionTable(cells);
   return [
     `# sessionql bench, ${meta.date}`,
     "",
@@ -211,8 +285,7 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
       "others = CPU taken meanwhile by processes the bench did not start, in % of one core (above a few %, " +
       "the machine was shared and the run is skewed)",
     "",
-    resultsTable(cells),
-    "",
+    ...(results === undefined ? [] : [results, ""]),
     ...(defaults === undefined
       ? []
       : [
@@ -220,6 +293,28 @@ export function markdownReport(meta: ReportMeta, cells: readonly Cell[]): string
             "other setting (LOG_LEVEL=info included) at its default, beside the run above (LOG_LEVEL=warn).",
           "",
           defaults,
+          "",
+        ]),
+    ...(users === undefined
+      ? []
+      : [
+          "Apollo as users get it: Apollo Server 5 on fastify through @as-integrations/fastify as its README " +
+            "sets it up, every setting and default plugin as it comes, sessions in a plain Map under an unsigned " +
+            "cookie, no lock, expiry or store (bench/apollo-users.ts); on the memory store only.",
+          "",
+          users,
+          "",
+        ]),
+    ...(hot === undefined
+      ? []
+      : [
+          "Hot session (W5), on the servers that keep a per-session lock only: every connection writes one " +
+            "session, each write waiting on the lock for the one before, and the session's version, read before " +
+            "and after each run, must have risen by exactly the writes sent (those answered and the one per " +
+            "connection cut off in flight when the run ends, which the server still saves), any write lost or " +
+            "saved twice counting as an error.",
+          "",
+          hot,
           "",
         ]),
     ...(express === undefined

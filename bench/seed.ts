@@ -8,15 +8,16 @@ const PARALLEL = 16;
 const SEEDED_THROUGH_GRAPHQL: ReadonlySet<ServerKind> = new Set<ServerKind>([
   "sessionql",
   "sessionql-defaults",
+  "apollo-users",
   "express-library",
   "express-session",
 ]);
 
 /**
  * Prepares the sessions of a run through the server's own HTTP interface, so the memory store (which lives in
- * the server process) gets them too: sessionql and both Express servers through GraphQL (`updateSession`
- * without a cookie creates a session and sets its cookie), the baseline through its /seed route (one
- * `store.save`, then the signed cookie).
+ * the server process) gets them too: sessionql, apollo-users and both Express servers through GraphQL
+ * (`updateSession` without a cookie creates a session and sets its cookie), the baseline through its /seed
+ * route (one `store.save`, then the signed cookie).
  */
 export async function seedSessions(server: RunningServer, poolSize: number): Promise<Fixtures> {
   const cookies: string[] = [];

@@ -5,14 +5,16 @@ import { onServerCore, type Pinning } from "./cpu";
 
 /**
  * The servers the bench compares: sessionql, the bare baseline, the Apollo floor (Apollo Server on fastify
- * answering from constants: what any server built on them could do at most), which needs no store, and the two
- * Express 5 servers: sessionql's library on Express and Apollo Server with express-session.
+ * answering from constants: what any server built on them could do at most), which needs no store, Apollo as
+ * its users get it (Apollo Server on fastify through @as-integrations/fastify, default plugins, sessions in a
+ * Map), and the two Express 5 servers: sessionql's library on Express and Apollo Server with express-session.
  */
 export type ServerKind =
   | "sessionql"
   | "sessionql-defaults"
   | "baseline"
   | "apollo-floor"
+  | "apollo-users"
   | "express-library"
   | "express-session";
 export const SERVER_KINDS: readonly ServerKind[] = ["sessionql", "baseline"];
@@ -20,9 +22,21 @@ export const SERVER_KINDS: readonly ServerKind[] = ["sessionql", "baseline"];
 /** The Express 5 pair, which runs on the stores both have (memory and Redis). */
 export const EXPRESS_KINDS: readonly ServerKind[] = ["express-library", "express-session"];
 
+/**
+ * The servers W5 (one session written by every connection) runs on: the ones that keep a per-session lock,
+ * sessionql and its library. The baseline and express-session would lose updates to concurrent writes of one
+ * session, and the floor and apollo-users are no session layer to test.
+ */
+export const HOT_SESSION_KINDS: ReadonlySet<ServerKind> = new Set<ServerKind>([
+  "sessionql",
+  "sessionql-defaults",
+  "express-library",
+]);
+
 const SCRIPTS: Record<Exclude<ServerKind, "sessionql" | "sessionql-defaults">, string> = {
   baseline: "bench/baseline.ts",
   "apollo-floor": "bench/apollo-floor.ts",
+  "apollo-users": "bench/apollo-users.ts",
   "express-library": "bench/express-library.ts",
   "express-session": "bench/express-session.ts",
 };

@@ -2,7 +2,7 @@ import type { Request } from "autocannon";
 import { DEFAULTS } from "../src/config";
 
 /** The workloads `npm run bench` knows, in the order it runs them. */
-export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4"] as const;
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /**
@@ -17,6 +17,9 @@ export const WORKLOAD_TITLES: Record<WorkloadId, string> = {
   W2: 'write `setSession(key: "counter", value: $n)` with a cookie (rotating over the session pool)',
   W3: "read `{ session { data } }` without a cookie (new visitor: no store access)",
   W4: "90% reads / 10% writes, rotating cookies over the session pool",
+  W5:
+    'hot session: every connection writes `setSession(key: "counter", value: $n)` with one cookie, the ' +
+    "session's version read before and after each run: a rise short of the writes sent is a lost update",
 };
 
 /** A key every prepared session holds; a read is right only when its answer carries it. */
@@ -33,20 +36,33 @@ export const SESSION_AGE_MS = Number(DEFAULTS.SESSION_COOKIE_AGE) * 1000;
 
 /** The GraphQL request bodies; the write's text is constant so Apollo's document cache serves it. */
 export const READ_BODY = JSON.stringify({ query: "{ session { data } }" });
+const VERSION_BODY = JSON.stringify({ query: "{ session { version } }" });
 const WRITE_QUERY = 'mutation Write($n: JSON!) { setSession(key: "counter", value: $n) { version } }';
 const writeBody = (n: number) => JSON.stringify({ query: WRITE_QUERY, variables: { n } });
 
-/** The sessions a run uses: one for W1, a pool for W2 and W4; each a `sessionid=<signed key>` header value. */
+/**
+ * The sessions a run uses: one for W1, a pool for W2 and W4 (W5 writes its first); each a `sessionid=<key>`
+ * header value, the key signed except on apollo-users.
+ */
 export interface Fixtures {
   readerCookie: string;
   poolCookies: readonly string[];
 }
 
-/** Counts the responses of one run and the ones that were wrong, keeping the first wrong one for the report. */
+/**
+ * Counts the responses of one run and the ones that were wrong, keeping the first wrong one for the report, and
+ * the writes sent (W5 compares them with the session's version).
+ */
 export interface Tally {
   responses: number;
   wrong: number;
   firstWrong: string | undefined;
+  writesSent: number;
+}
+
+/** The one session every W5 connection writes. */
+export function hotCookie(fixtures: Fixtures): string {
+  return fixtures.poolCookies[0] as string;
 }
 
 type Kind = "read" | "anonymous-read" | "write";
@@ -113,7 +129,42 @@ export function workloadRequests(id: WorkloadId | SpreadReadId, fixtures: Fixtur
           onResponse: (s, b, context) => check(s, b, (context as { kind: Kind }).kind),
         },
       ];
+    case "W5":
+      return [
+        {
+          ...base,
+          headers: headers(hotCookie(fixtures)),
+          setupRequest: (request) => {
+            sent++;
+            tally.writesSent++;
+            return { ...request, body: writeBody(sent) };
+          },
+          onResponse: (s, b) => check(s, b, "write"),
+        },
+      ];
   }
+}
+
+/** The `version` of the session `cookie` names, read through GraphQL; throws when the answer has none. */
+export async function readVersion(url: string, cookie: string): Promise<number> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body: VERSION_BODY,
+  });
+  const text = await response.text();
+  let version: unknown;
+  try {
+    version = (JSON.parse(text) as { data?: { session?: { version?: unknown } } }).data?.session?.version;
+  } catch {
+    // not JSON: reported below
+  }
+  if (response.status !== 200 || typeof version !== "number") {
+    throw new Error(
+      `could not read the hot session's version: HTTP ${response.status} ${text.slice(0, 200)}`,
+    );
+  }
+  return version;
 }
 
 /** Why the answer to a read with a prepared session's cookie is wrong, or undefined when it is right. */
