@@ -38,6 +38,8 @@ export interface SessionsOptions {
   sweepIntervalSeconds?: number;
   /** Keys starting with it are reachable only through `context.session`, never through the session operations. */
   privateKeyPrefix?: string;
+  /** A login past this many live sessions of one user ends that user's least recently used ones; no limit unless given. */
+  maxSessionsPerUser?: number;
   /** The source of the current time (tests move it); the wall clock otherwise. */
   clock?: Clock;
   /** Told of sessions created, cycled, flushed, emptied, conflicts and refusals (for metrics); must not throw. */
@@ -62,6 +64,7 @@ export interface SessionSettings {
   readonly createRate: { readonly limit: number; readonly windowSeconds: number };
   readonly sweepIntervalSeconds: number;
   readonly privateKeyPrefix: string | undefined;
+  readonly maxSessionsPerUser: number | undefined;
 }
 
 /** Each option the server also reads from the environment, and that variable: one set of rules and defaults. */
@@ -86,12 +89,16 @@ const VARIABLES = {
   sweepIntervalSeconds: "SESSION_SWEEP_INTERVAL",
 } as const;
 
+/** The most `maxSessionsPerUser` may be: a login lists the user's sessions, so the bound keeps that listing small. */
+const MAX_SESSIONS_PER_USER = 10_000;
+
 const TOP_LEVEL = new Set([
   "store",
   "secrets",
   "cookie",
   "limits",
   "privateKeyPrefix",
+  "maxSessionsPerUser",
   "clock",
   "onEvent",
   "onSweep",
@@ -124,6 +131,17 @@ export function checkSessionsOptions(options: SessionsOptions): SessionSettings 
   if (prefix !== undefined && (typeof prefix !== "string" || prefix.length < 1 || prefix.length > 64)) {
     problems.push(`privateKeyPrefix must be a string of 1–64 characters, got ${JSON.stringify(prefix)}`);
   }
+  const { maxSessionsPerUser } = options;
+  if (
+    maxSessionsPerUser !== undefined &&
+    (!Number.isSafeInteger(maxSessionsPerUser) ||
+      maxSessionsPerUser < 1 ||
+      maxSessionsPerUser > MAX_SESSIONS_PER_USER)
+  ) {
+    problems.push(
+      `maxSessionsPerUser must be a whole number from 1 to ${MAX_SESSIONS_PER_USER}, got ${JSON.stringify(maxSessionsPerUser)}`,
+    );
+  }
   const sweepOff = options.sweepIntervalSeconds === 0;
 
   let config: ReturnType<typeof loadConfig> | undefined;
@@ -152,6 +170,7 @@ export function checkSessionsOptions(options: SessionsOptions): SessionSettings 
     createRate: config.sessionCreateRate,
     sweepIntervalSeconds: sweepOff ? 0 : config.sweepIntervalSeconds,
     privateKeyPrefix: prefix,
+    maxSessionsPerUser,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ApolloServerOptionsWithTypeDefs, ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { GraphQLSchema } from "graphql";
 import type Keyv from "keyv";
+import { codedErrors } from "./graphql/errors";
 import { sessionsPlugin } from "./graphql/plugin";
 import { buildSessionSchema, sessionTypeDefsAndResolvers } from "./graphql/schema";
 import { type SessionContext, SessionHandle } from "./graphql/session-context";
@@ -10,7 +11,7 @@ import { RequestSession, type SessionLayer } from "./http/request-session";
 import { type ContextArgument, exchangeFor } from "./integrations/index";
 import { checkSessionsOptions, isKeyv, type SessionSettings, type SessionsOptions } from "./library-options";
 import { sealedStore } from "./session/sealed-store";
-import { SessionService } from "./session/service";
+import { SessionService, type UserSession } from "./session/service";
 import type { SessionRecord, SessionStore } from "./session/store";
 import { type Sweeper, startSweeper } from "./session/sweeper";
 import { createStore } from "./stores/index";
@@ -35,6 +36,13 @@ export interface Sessions {
   readonly plugin: ApolloServerPlugin<BaseContext>;
   /** The context a request needs: `{ session }`, from fastify's `{ request, reply }` or `{ req, res }`. */
   context(argument: ContextArgument): SessionContext;
+  /** The live sessions of a user (logged in with `context.session.login`), newest first. */
+  userSessions(userId: string): Promise<UserSession[]>;
+  /**
+   * Ends every live session of a user (on a password change, say), but those whose ids (`Session.id`,
+   * `context.session.id()`) are in `except`; resolves to how many ended.
+   */
+  revokeUserSessions(userId: string, options?: { except?: string | readonly string[] }): Promise<number>;
   /** Deletes expired sessions now, as the sweeper does on its interval; resolves to how many went. */
   clearExpired(signal?: AbortSignal): Promise<number>;
   /** Stops the sweeper (ending a sweep in progress after its current step) and closes the store. */
@@ -65,6 +73,7 @@ export async function createSessions(options: SessionsOptions): Promise<Sessions
     idSecret: settings.secrets[0] as string,
     clock: options.clock,
     onEvent: options.onEvent,
+    maxSessionsPerUser: settings.maxSessionsPerUser,
   });
   const layer: SessionLayer = {
     sessions: service,
@@ -90,6 +99,12 @@ export async function createSessions(options: SessionsOptions): Promise<Sessions
     service,
     store,
     context: (argument) => ({ session: new SessionHandle(new RequestSession(layer, exchangeFor(argument))) }),
+    userSessions: (userId) => codedErrors(() => service.userSessions(userId)),
+    revokeUserSessions: (userId, revokeOptions = {}) => {
+      const { except } = revokeOptions;
+      const kept = except === undefined ? [] : typeof except === "string" ? [except] : except;
+      return codedErrors(() => service.revokeUserSessions(userId, { except: kept }));
+    },
     clearExpired: (signal) => store.clearExpired(signal),
     close() {
       closed ??= (async () => {

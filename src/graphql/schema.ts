@@ -1,5 +1,6 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
 import { buildSchemaSync, buildTypeDefsAndResolversSync, type NonEmptyArray } from "type-graphql";
+import { DevicesResolver } from "./devices.resolver";
 import { SessionResolver } from "./session.resolver";
 import { SessionFieldsResolver } from "./session.type";
 
@@ -8,7 +9,11 @@ import { SessionFieldsResolver } from "./session.type";
  * `buildSchema({ resolvers: [...appResolvers, ...sessionResolvers] })`.
  */
 // biome-ignore lint/complexity/noBannedTypes: type-graphql takes resolver classes as Function.
-export const sessionResolvers: NonEmptyArray<Function> = [SessionResolver, SessionFieldsResolver];
+export const sessionResolvers: NonEmptyArray<Function> = [
+  SessionResolver,
+  SessionFieldsResolver,
+  DevicesResolver,
+];
 
 let schema: GraphQLSchema | undefined;
 let typeDefsAndResolvers: { typeDefs: string; resolvers: Record<string, unknown> } | undefined;

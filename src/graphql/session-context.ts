@@ -149,6 +149,27 @@ export class SessionHandle {
     await this.modify((draft) => draft.setExpiry(expiry), options);
   }
 
+  /**
+   * Logs the session in as `userId`, as Django's `login()` does: a session of another user is emptied first, then
+   * the key is cycled (against session fixation) and the session recorded under the user, with the User-Agent
+   * (the request's own unless given), so that `sessions.userSessions` lists it and `revokeUserSessions` ends it.
+   */
+  async login(userId: string, options: { userAgent?: string } = {}): Promise<void> {
+    const request = this[REQUEST_SESSION];
+    const userAgent = options.userAgent ?? request.userAgent();
+    await coded(() => request.layer.sessions.login(request.session, userId, { userAgent }));
+  }
+
+  /** Logs out: deletes the session and its data and expires the cookie (Django's `logout()` flushes). */
+  async logout(): Promise<void> {
+    await this.flush();
+  }
+
+  /** The user the session is logged in as, or null. */
+  userId(): Promise<string | null> {
+    return this.read((session) => session.userId ?? null);
+  }
+
   /** Deletes the session and its data and expires the cookie (logout). */
   async flush(options: WriteOptions = {}): Promise<void> {
     const { layer, session } = this[REQUEST_SESSION];

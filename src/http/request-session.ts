@@ -66,6 +66,12 @@ export class RequestSession {
     return this.layer.sessions.publicId(this.session);
   }
 
+  /** The request's User-Agent header, if it sent one. */
+  userAgent(): string | undefined {
+    const value = this.exchange.requestHeaders["user-agent"];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
   /** Notes that one more operation of this request runs on the session. */
   operationStarted(): void {
     this.operationsRunning++;

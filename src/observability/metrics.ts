@@ -93,12 +93,14 @@ export function createMetrics(): Metrics {
         };
       };
       const saveOrRead = store.saveOrRead?.bind(store);
+      const listOwnedBy = store.listOwnedBy?.bind(store);
       return {
         outOfProcess: store.outOfProcess,
         load: timed("load", (sessionKey) => store.load(sessionKey)),
         save: timed("save", (sessionKey, record, expected) => store.save(sessionKey, record, expected)),
         // Timed as a save: it is one, which on a lost check also brings back the record that won.
         ...(saveOrRead === undefined ? {} : { saveOrRead: timed("save", saveOrRead) }),
+        ...(listOwnedBy === undefined ? {} : { listOwnedBy: timed("listOwnedBy", listOwnedBy) }),
         delete: timed("delete", (sessionKey, expected?: number) => store.delete(sessionKey, expected)),
         clearExpired: timed("clearExpired", (signal?: AbortSignal) => store.clearExpired(signal)),
         ping: timed("ping", () => store.ping()),

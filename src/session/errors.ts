@@ -63,3 +63,16 @@ export class RateLimitedError extends SessionError {
     super("RATE_LIMITED", "Too many new sessions from this client; try again later.");
   }
 }
+
+/**
+ * The store cannot do what was asked (a Keyv store of the application's own keeps no index of users' sessions).
+ * A mistake in the setup rather than a request's, so it has no code of its own and reads as an internal error.
+ */
+export class UnsupportedError extends Error {
+  constructor(what: string) {
+    super(
+      `This session store cannot ${what}: use one of sessionql's stores (memory, sqlite, redis, postgres).`,
+    );
+    this.name = "UnsupportedError";
+  }
+}

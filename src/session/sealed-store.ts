@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import type { SessionData, SessionRecord, SessionStore } from "./store";
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import type { SessionData, SessionRecord, SessionStore, StoredSession } from "./store";
 
 const ALGORITHM = "aes-256-gcm";
 const IV_BYTES = 12;
@@ -7,16 +7,20 @@ const TAG_BYTES = 16;
 /** The sealed form's version and its separator: `v1.<key id>.<iv>.<tag>.<ciphertext>`, base64url parts. */
 const FORMAT = "v1";
 
-/** What a sealed record hides: every value and every key name. */
+/** What a sealed record hides: every value and every key name, and who is logged in from where. */
 interface SealedPart {
   data: SessionData;
   entryExpiresAtMs?: Record<string, number>;
+  userId?: string;
+  userAgent?: string;
 }
 
 /** One encryption key and the short id a sealed record names it by, so opening tries the right key first. */
 interface SealingKey {
   id: string;
   key: Buffer;
+  /** Keys the hash a user id is indexed under, derived from `key` so the index holds no user id in clear. */
+  ownerKey: Buffer;
 }
 
 /**
@@ -34,11 +38,16 @@ export function sealedStore(
 ): SessionStore {
   const keys: SealingKey[] = base64Keys.map((text) => {
     const key = Buffer.from(text, "base64");
-    return { id: createHash("sha256").update(key).digest("base64url").slice(0, 8), key };
+    return {
+      id: createHash("sha256").update(key).digest("base64url").slice(0, 8),
+      key,
+      ownerKey: createHmac("sha256", key).update("sessionql:owner-index").digest(),
+    };
   });
   const sealing = keys[0];
   if (sealing === undefined) throw new Error("sealedStore needs at least one key");
   const innerSaveOrRead = inner.saveOrRead?.bind(inner);
+  const innerListOwnedBy = inner.listOwnedBy?.bind(inner);
   return {
     outOfProcess: inner.outOfProcess,
     async load(sessionKey) {
@@ -70,6 +79,32 @@ export function sealedStore(
             }
           },
         }),
+    ...(innerListOwnedBy === undefined
+      ? {}
+      : {
+          // The records were indexed under the hash of the key that sealed them, so every key's hash is asked
+          // (a rotation leaves sessions indexed under the old one); a record no key opens is left out.
+          async listOwnedBy(userId) {
+            const seen = new Set<string>();
+            const found: StoredSession[] = [];
+            for (const candidate of keys) {
+              for (const { sessionKey, record } of await innerListOwnedBy(ownerHash(userId, candidate))) {
+                if (seen.has(sessionKey)) continue;
+                seen.add(sessionKey);
+                if (record.sealed === undefined) {
+                  found.push({ sessionKey, record });
+                  continue;
+                }
+                try {
+                  found.push({ sessionKey, record: open(record, record.sealed, sessionKey, keys) });
+                } catch (error) {
+                  onUnreadable(error);
+                }
+              }
+            }
+            return found;
+          },
+        }),
     delete: (sessionKey, expected) => inner.delete(sessionKey, expected),
     clearExpired: (signal) => inner.clearExpired(signal),
     ping: () => inner.ping(),
@@ -77,9 +112,13 @@ export function sealedStore(
   };
 }
 
-function seal(record: SessionRecord, sessionKey: string, { id, key }: SealingKey): SessionRecord {
-  const { data, entryExpiresAtMs, sealed: _previous, ...readable } = record;
-  const hidden: SealedPart = entryExpiresAtMs === undefined ? { data } : { data, entryExpiresAtMs };
+function seal(record: SessionRecord, sessionKey: string, sealing: SealingKey): SessionRecord {
+  const { id, key } = sealing;
+  const { data, entryExpiresAtMs, userId, userAgent, owner: _owner, sealed: _previous, ...readable } = record;
+  const hidden: SealedPart = { data };
+  if (entryExpiresAtMs !== undefined) hidden.entryExpiresAtMs = entryExpiresAtMs;
+  if (userId !== undefined) hidden.userId = userId;
+  if (userAgent !== undefined) hidden.userAgent = userAgent;
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(boundTo(sessionKey));
@@ -87,7 +126,14 @@ function seal(record: SessionRecord, sessionKey: string, { id, key }: SealingKey
   const parts = [FORMAT, id, iv, cipher.getAuthTag(), ciphertext].map((part) =>
     typeof part === "string" ? part : part.toString("base64url"),
   );
-  return { ...readable, data: {}, sealed: parts.join(".") };
+  const sealedRecord: SessionRecord = { ...readable, data: {}, sealed: parts.join(".") };
+  if (userId !== undefined) sealedRecord.owner = ownerHash(userId, sealing);
+  return sealedRecord;
+}
+
+/** What a user's sessions are indexed under when sealed with `sealing`: an HMAC of the user id. */
+function ownerHash(userId: string, sealing: SealingKey): string {
+  return createHmac("sha256", sealing.ownerKey).update(userId, "utf8").digest("base64url");
 }
 
 function open(
@@ -115,8 +161,11 @@ function open(
       decipher.setAuthTag(Buffer.from(tag, "base64url"));
       const text = Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]);
       const hidden = JSON.parse(text.toString("utf8")) as SealedPart;
-      const { sealed: _sealed, ...readable } = record;
-      return { ...readable, ...hidden };
+      const { sealed: _sealed, owner: _owner, ...readable } = record;
+      const opened: SessionRecord = { ...readable, ...hidden };
+      // Opened, the record names its user as an unsealed one does.
+      if (hidden.userId !== undefined) opened.owner = hidden.userId;
+      return opened;
     } catch (error) {
       failure = error;
     }

@@ -1,10 +1,12 @@
 import { monotonicNow, raceTimeout } from "./deadline";
 import {
+  BadInputError,
   ConflictError,
   RateLimitedError,
   SessionError,
   SessionInterruptedError,
   StoreUnavailableError,
+  UnsupportedError,
   VersionConflictError,
 } from "./errors";
 import { KeyedLock } from "./keyed-lock";
@@ -13,6 +15,9 @@ import type { SessionLimits } from "./limits";
 import { RecentRecords } from "./recent-records";
 import { type Clock, type ExpiryPolicy, Session, systemClock } from "./session";
 import type { SaveOutcome, SessionRecord, SessionStore } from "./store";
+
+/** How many sessions a revoke deletes at once. */
+const REVOKE_BATCH = 32;
 
 /** How many saved records an instance keeps copies of, and their bytes of JSON at most. */
 const RECENT_RECORDS = 10_000;
@@ -38,6 +43,27 @@ export interface SessionServiceOptions {
   maxAttempts?: number;
   /** Told of what happened to sessions, for metrics; must not throw. */
   onEvent?: (event: SessionEvent) => void;
+  /** A login past this many live sessions of one user ends the user's least recently used ones; none by default. */
+  maxSessionsPerUser?: number;
+}
+
+/** One live session of a user, as `userSessions` lists it. */
+export interface UserSession {
+  /** The session's public id (Session.id). */
+  id: string;
+  createdAt: Date;
+  /** Its last save. */
+  lastSeenAt: Date;
+  /** When it ends if nothing changes it; null for a session that ends when the browser closes. */
+  expiresAt: Date | null;
+  /** The User-Agent it logged in with. */
+  userAgent: string | null;
+}
+
+/** How `login` records the session. */
+export interface LoginOptions {
+  /** The User-Agent of the request, kept (cut to 256 characters) for a "your devices" list. */
+  userAgent?: string;
 }
 
 /**
@@ -52,7 +78,8 @@ export type SessionEvent =
   | "emptied"
   | "conflict"
   | "rate-limited"
-  | "unreadable";
+  | "unreadable"
+  | "revoked";
 
 /**
  * The session use cases: load lazily, apply a change under a per-session lock, save it with a version check,
@@ -170,26 +197,165 @@ export class SessionService {
       this.withLock(session, deadline, async () => {
         await this.load(session, deadline);
         checkVersion(session, options);
-        for (let attempt = 1; session.sessionKey !== undefined; attempt++) {
-          const oldKey = session.sessionKey;
-          const newKey = newSessionKey();
-          const record = session.toRecord(this.clock.now(), session.version + 1);
-          if (await this.call(deadline, () => this.options.store.save(newKey, record, undefined))) {
-            if (await this.call(deadline, () => this.options.store.delete(oldKey, session.version))) {
-              session.markSaved(newKey, record);
-              this.recent?.forget(oldKey);
-              this.report("cycled");
-              return;
-            }
-            await this.call(deadline, () => this.options.store.delete(newKey));
-          }
-          this.report("conflict");
-          await this.reload(session, deadline);
-          checkVersion(session, options);
-          if (attempt >= this.maxAttempts) throw new ConflictError();
-        }
+        await this.rekey(session, deadline, () => checkVersion(session, options));
       }),
     );
+  }
+
+  /**
+   * Logs the session in as `userId`, as Django's `login()` does: a session of another user is emptied first, then
+   * the session is stored under a new key (against session fixation) with the user recorded outside its data,
+   * where the store indexes it. With `maxSessionsPerUser`, the user's least recently used sessions beyond it end.
+   */
+  async login(session: Session, userId: string, options: LoginOptions = {}): Promise<void> {
+    checkUserId(userId);
+    session.accessed = true;
+    const deadline = this.deadline();
+    await this.guard(session, () =>
+      this.withLock(session, deadline, async () => {
+        await this.load(session, deadline);
+        const prepare = () => {
+          if (session.userId !== undefined && session.userId !== userId) session.clear();
+          session.logIn(userId, options.userAgent);
+        };
+        if (session.sessionKey === undefined) {
+          // Nothing stored yet: the first save is the new key.
+          prepare();
+          await this.admitNew(session);
+          const record = session.toRecord(this.clock.now(), 1);
+          const targetKey = newSessionKey();
+          if (!(await this.call(deadline, () => this.options.store.save(targetKey, record, undefined)))) {
+            throw new ConflictError();
+          }
+          session.markSaved(targetKey, record);
+          this.report("created");
+          return;
+        }
+        await this.rekey(session, deadline, prepare);
+      }),
+    );
+    const max = this.options.maxSessionsPerUser;
+    if (max !== undefined) await this.endLeastRecentlyUsed(userId, max);
+  }
+
+  /** The live sessions of `userId`, newest first. */
+  async userSessions(userId: string): Promise<UserSession[]> {
+    const owned = await this.ownedSessions(userId, this.deadline());
+    return owned.map(({ sessionKey, record }) => this.describe(sessionKey, record));
+  }
+
+  /**
+   * Ends every live session of `userId` but those whose public ids are in `except`; resolves to how many ended.
+   * Each one reads as no session, on every instance, once this resolves; a change racing the end does not bring
+   * it back (it fails with SESSION_INTERRUPTED).
+   */
+  async revokeUserSessions(userId: string, options: { except?: readonly string[] } = {}): Promise<number> {
+    const deadline = this.deadline();
+    const kept = new Set(options.except ?? []);
+    const owned = await this.ownedSessions(userId, deadline);
+    const ending = owned
+      .map(({ sessionKey }) => sessionKey)
+      .filter((sessionKey) => !kept.has(publicId(sessionKey, this.options.idSecret)));
+    let ended = 0;
+    // Some at a time rather than one by one, so a user with many sessions is done well within the deadline.
+    for (let start = 0; start < ending.length; start += REVOKE_BATCH) {
+      const batch = ending.slice(start, start + REVOKE_BATCH);
+      const deleted = await Promise.all(batch.map((sessionKey) => this.end(sessionKey, deadline)));
+      ended += deleted.filter(Boolean).length;
+    }
+    return ended;
+  }
+
+  /** Ends one session of `userId` by its public id; false when the user has no such session. */
+  async revokeUserSession(userId: string, id: string): Promise<boolean> {
+    const deadline = this.deadline();
+    const owned = await this.ownedSessions(userId, deadline);
+    const target = owned.find(({ sessionKey }) => publicId(sessionKey, this.options.idSecret) === id);
+    return target !== undefined && (await this.end(target.sessionKey, deadline));
+  }
+
+  /** The public id of a session key. */
+  idOf(sessionKey: string): string {
+    return publicId(sessionKey, this.options.idSecret);
+  }
+
+  /** Deletes a session's record, whatever it holds, and drops the copy kept of it. */
+  private async end(sessionKey: string, deadline: number): Promise<boolean> {
+    this.recent?.forget(sessionKey);
+    const deleted = await this.call(deadline, () => this.options.store.delete(sessionKey));
+    this.recent?.forget(sessionKey);
+    if (deleted) this.report("revoked");
+    return deleted;
+  }
+
+  /** A user's live sessions, newest first, from the store's index. */
+  private async ownedSessions(userId: string, deadline: number): Promise<StoredSessionOf[]> {
+    checkUserId(userId);
+    const { store } = this.options;
+    if (store.listOwnedBy === undefined) throw new UnsupportedError("list a user's sessions");
+    const listOwnedBy = store.listOwnedBy.bind(store);
+    const now = this.clock.now();
+    const listed = await this.call(deadline, () => listOwnedBy(userId));
+    return listed
+      .filter(({ record }) => record.userId === userId && record.expiresAtMs > now)
+      .sort((a, b) => (b.record.createdAtMs ?? 0) - (a.record.createdAtMs ?? 0));
+  }
+
+  /**
+   * Keeps the `max` most recently used sessions of `userId` and ends the rest. Every instance orders sessions
+   * alike (last use, then key), so logins racing past the limit agree on which to keep: the last one to list
+   * sees them all and leaves exactly `max`, and the most recent session is kept by every one of them.
+   */
+  private async endLeastRecentlyUsed(userId: string, max: number): Promise<void> {
+    const deadline = this.deadline();
+    const owned = await this.ownedSessions(userId, deadline);
+    if (owned.length <= max) return;
+    const leastRecentFirst = [...owned].sort((a, b) => (usedBefore(a, b) ? -1 : 1));
+    const ending = leastRecentFirst.slice(0, owned.length - max);
+    await Promise.all(ending.map(({ sessionKey }) => this.end(sessionKey, deadline)));
+  }
+
+  private describe(sessionKey: string, record: SessionRecord): UserSession {
+    const browserClose =
+      record.fixedExpiresAtMs === undefined &&
+      (record.expirySeconds === undefined
+        ? this.options.policy.expireAtBrowserClose
+        : record.expirySeconds === 0);
+    return {
+      id: publicId(sessionKey, this.options.idSecret),
+      createdAt: new Date(record.createdAtMs ?? lastSeen(record)),
+      lastSeenAt: new Date(lastSeen(record)),
+      expiresAt: browserClose ? null : new Date(record.expiresAtMs),
+      userAgent: record.userAgent ?? null,
+    };
+  }
+
+  /**
+   * Writes the session under a new key and deletes the old record with a version check; on a lost check the copy
+   * is deleted again and the whole move redone on the fresh record. `prepare` changes the session before each
+   * try (a login records its user), and may throw to stop.
+   */
+  private async rekey(session: Session, deadline: number, prepare: () => void): Promise<void> {
+    for (let attempt = 1; session.sessionKey !== undefined; attempt++) {
+      const before = session.snapshot();
+      prepare();
+      const oldKey = session.sessionKey;
+      const newKey = newSessionKey();
+      const record = session.toRecord(this.clock.now(), session.version + 1);
+      if (await this.call(deadline, () => this.options.store.save(newKey, record, undefined))) {
+        if (await this.call(deadline, () => this.options.store.delete(oldKey, session.version))) {
+          session.markSaved(newKey, record);
+          this.recent?.forget(oldKey);
+          this.report("cycled");
+          return;
+        }
+        await this.call(deadline, () => this.options.store.delete(newKey));
+      }
+      session.restore(before);
+      this.report("conflict");
+      await this.reload(session, deadline);
+      if (attempt >= this.maxAttempts) throw new ConflictError();
+    }
   }
 
   /**
@@ -381,7 +547,7 @@ export class SessionService {
     try {
       return await raceTimeout(operation(), deadline - monotonicNow(), () => new StoreUnavailableError());
     } catch (error) {
-      if (error instanceof SessionError) throw error;
+      if (error instanceof SessionError || error instanceof UnsupportedError) throw error;
       throw new StoreUnavailableError({ cause: error });
     }
   }
@@ -389,6 +555,29 @@ export class SessionService {
   private deadline(): number {
     return monotonicNow() + this.storeTimeoutMs;
   }
+}
+
+type StoredSessionOf = { sessionKey: string; record: SessionRecord };
+
+/** Longest user id a login takes: ids are the application's own, and every store indexes them. */
+const MAX_USER_ID_LENGTH = 256;
+
+function checkUserId(userId: string): void {
+  if (typeof userId !== "string" || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
+    throw new BadInputError(
+      `userId must be a string of 1–${MAX_USER_ID_LENGTH} characters, got ${typeof userId === "string" ? `${userId.length} characters` : typeof userId}`,
+    );
+  }
+}
+
+function lastSeen(record: SessionRecord): number {
+  return record.savedAtMs ?? record.createdAtMs ?? 0;
+}
+
+/** Whether `a` was used less recently than `b`; ties go by key, so every instance orders sessions alike. */
+function usedBefore(a: StoredSessionOf, b: StoredSessionOf): boolean {
+  const [seenA, seenB] = [lastSeen(a.record), lastSeen(b.record)];
+  return seenA !== seenB ? seenA < seenB : a.sessionKey < b.sessionKey;
 }
 
 /** Throws VERSION_CONFLICT, with the version found, unless the session is at the version the change asked for. */

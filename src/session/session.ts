@@ -24,8 +24,13 @@ export interface SessionSnapshot {
   entryExpiresAtMs: Record<string, number> | undefined;
   expirySeconds: number | undefined;
   fixedExpiresAtMs: number | undefined;
+  userId: string | undefined;
+  userAgent: string | undefined;
   modified: boolean;
 }
+
+/** How much of a User-Agent a login keeps. */
+export const MAX_USER_AGENT_LENGTH = 256;
 
 /** The longest `expiresIn` an entry may have: ten years, as for SESSION_COOKIE_AGE. */
 const MAX_ENTRY_SECONDS = 10 * 365 * 24 * 3600;
@@ -53,6 +58,12 @@ export class Session {
   expiresAtMs: number | undefined;
   /** When the stored record was first stored (ms since the epoch); undefined until then. */
   createdAtMs: number | undefined;
+  /** When the stored record was last saved (ms since the epoch); undefined until then. */
+  savedAtMs: number | undefined;
+  /** The user the session is logged in as; undefined while anonymous. */
+  userId: string | undefined;
+  /** The User-Agent of the login, cut to MAX_USER_AGENT_LENGTH. */
+  userAgent: string | undefined;
   private data: SessionData = emptyData();
   /** When entries set with `expiresIn` end, by key; undefined while none has an expiry. */
   private entryExpiresAtMs: Record<string, number> | undefined;
@@ -168,12 +179,24 @@ export class Session {
     this.modified = true;
   }
 
-  /** Removes every entry and, as Django does, the chosen expiry with them. */
+  /**
+   * Removes every entry and, as Django does, the chosen expiry with them, and the login (Django keeps the user id
+   * among the entries, so clearing a session logs it out).
+   */
   clear(): void {
     this.data = emptyData();
     this.entryExpiresAtMs = undefined;
     this.expirySeconds = undefined;
     this.fixedExpiresAtMs = undefined;
+    this.userId = undefined;
+    this.userAgent = undefined;
+    this.modified = true;
+  }
+
+  /** Records the session as logged in as `userId` (the service cycles its key with it). */
+  logIn(userId: string, userAgent: string | undefined): void {
+    this.userId = userId;
+    this.userAgent = userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
     this.modified = true;
   }
 
@@ -240,7 +263,12 @@ export class Session {
 
   /** Whether there is anything worth a record: entries, or an expiry other than the default (Django's `_session_expiry`). */
   hasStateToStore(): boolean {
-    return !this.isEmpty() || this.expirySeconds !== undefined || this.fixedExpiresAtMs !== undefined;
+    return (
+      !this.isEmpty() ||
+      this.expirySeconds !== undefined ||
+      this.fixedExpiresAtMs !== undefined ||
+      this.userId !== undefined
+    );
   }
 
   /**
@@ -266,7 +294,13 @@ export class Session {
       expiresAtMs: this.endIfSavedAt(nowMs),
       version,
       createdAtMs: this.createdAtMs ?? nowMs,
+      savedAtMs: nowMs,
     };
+    if (this.userId !== undefined) {
+      record.userId = this.userId;
+      record.owner = this.userId;
+      if (this.userAgent !== undefined) record.userAgent = this.userAgent;
+    }
     if (this.expirySeconds !== undefined) record.expirySeconds = this.expirySeconds;
     if (this.fixedExpiresAtMs !== undefined) record.fixedExpiresAtMs = this.fixedExpiresAtMs;
     if (this.entryExpiresAtMs !== undefined) record.entryExpiresAtMs = this.entryExpiresAtMs;
@@ -282,6 +316,8 @@ export class Session {
       this.entryExpiresAtMs = undefined;
       this.expirySeconds = undefined;
       this.fixedExpiresAtMs = undefined;
+      this.userId = undefined;
+      this.userAgent = undefined;
       this.forget();
       return;
     }
@@ -297,6 +333,9 @@ export class Session {
     this.expiresAtMs = record.expiresAtMs;
     // A record written before createdAt existed gets one at its next save.
     this.createdAtMs = record.createdAtMs;
+    this.savedAtMs = record.savedAtMs;
+    this.userId = record.userId;
+    this.userAgent = record.userAgent;
   }
 
   /** Notes a successful save of `record` under `sessionKey`. */
@@ -305,6 +344,7 @@ export class Session {
     this.version = record.version;
     this.expiresAtMs = record.expiresAtMs;
     this.createdAtMs = record.createdAtMs;
+    this.savedAtMs = record.savedAtMs;
     this.modified = false;
     this.savedThisRequest = true;
   }
@@ -327,6 +367,7 @@ export class Session {
     this.version = 0;
     this.expiresAtMs = undefined;
     this.createdAtMs = undefined;
+    this.savedAtMs = undefined;
   }
 
   /** Empties the session and drops its key (Django's flush, after the record was deleted). */
@@ -335,6 +376,8 @@ export class Session {
     this.entryExpiresAtMs = undefined;
     this.expirySeconds = undefined;
     this.fixedExpiresAtMs = undefined;
+    this.userId = undefined;
+    this.userAgent = undefined;
     this.loaded = true;
     this.markDeleted();
   }
@@ -349,6 +392,8 @@ export class Session {
           : Object.assign(emptyExpiries(), this.entryExpiresAtMs),
       expirySeconds: this.expirySeconds,
       fixedExpiresAtMs: this.fixedExpiresAtMs,
+      userId: this.userId,
+      userAgent: this.userAgent,
       modified: this.modified,
     };
   }
@@ -359,6 +404,8 @@ export class Session {
     this.entryExpiresAtMs = snapshot.entryExpiresAtMs;
     this.expirySeconds = snapshot.expirySeconds;
     this.fixedExpiresAtMs = snapshot.fixedExpiresAtMs;
+    this.userId = snapshot.userId;
+    this.userAgent = snapshot.userAgent;
     this.modified = snapshot.modified;
   }
 

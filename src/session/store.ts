@@ -16,8 +16,25 @@ export interface SessionRecord {
   expiresAtMs: number;
   /** Rises by one with every saved change. */
   version: number;
-  /** With encryption at rest: `data` and `entryExpiresAtMs`, sealed (then `data` is empty). */
+  /** The user the session is logged in as (Django's `_auth_user_id`, kept outside `data`). */
+  userId?: string;
+  /** The User-Agent it logged in with, cut to 256 characters. */
+  userAgent?: string;
+  /**
+   * What the store indexes the session under, to list and end a user's sessions: the user id, or a keyed hash
+   * of it when the record is sealed (then `userId` and `userAgent` are sealed with the data).
+   */
+  owner?: string;
+  /** When the record was saved, in ms since the epoch (a session's "last seen"). */
+  savedAtMs?: number;
+  /** With encryption at rest: `data`, `entryExpiresAtMs`, `userId` and `userAgent`, sealed (then `data` is empty). */
   sealed?: string;
+}
+
+/** A stored session as a listing returns it. */
+export interface StoredSession {
+  sessionKey: string;
+  record: SessionRecord;
 }
 
 /**
@@ -41,6 +58,11 @@ export interface SessionStore {
    * (a Lua script, a SQL statement) does so, so that the change can be applied again without another read.
    */
   saveOrRead?(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<SaveOutcome>;
+  /**
+   * The live records whose `owner` is `owner` (a store that seals records takes the user id and finds the
+   * records under its hashes). Never an expired record or one indexed under another owner.
+   */
+  listOwnedBy?(owner: string): Promise<StoredSession[]>;
   /** Deletes the record; with `expected`, only while its version is still that one (false otherwise). */
   delete(sessionKey: string, expected?: number): Promise<boolean>;
   /**

@@ -1,7 +1,7 @@
 import { Keyv, type KeyvOptions } from "keyv";
-import { StoreUnavailableError } from "../session/errors";
+import { StoreUnavailableError, UnsupportedError } from "../session/errors";
 import { type Clock, systemClock } from "../session/session";
-import type { SaveOutcome, SessionRecord, SessionStore } from "../session/store";
+import type { SaveOutcome, SessionRecord, SessionStore, StoredSession } from "../session/store";
 
 /** The namespace our own stores give Keyv; storage keys are `sessionql:<sessionKey>`. */
 export const KEYV_NAMESPACE = "sessionql";
@@ -69,6 +69,8 @@ export interface KeyvSessionStoreOptions {
   ready?: () => Promise<void>;
   /** Whether the records live outside this process (see SessionStore.outOfProcess). */
   outOfProcess?: boolean;
+  /** The live records of an owner, from the store's user index (see SessionStore.listOwnedBy). */
+  listOwnedBy?: (owner: string) => Promise<StoredSession[]>;
 }
 
 /** A SessionStore over any Keyv instance. */
@@ -104,6 +106,14 @@ export class KeyvSessionStore implements SessionStore {
         Math.max(1, record.expiresAtMs - this.clock.now()),
       );
       return saved ? { saved: true } : { saved: false };
+    });
+  }
+
+  listOwnedBy(owner: string): Promise<StoredSession[]> {
+    return this.run(async () => {
+      const { listOwnedBy } = this.options;
+      if (listOwnedBy === undefined) throw new UnsupportedError("list a user's sessions");
+      return listOwnedBy(owner);
     });
   }
 
@@ -162,7 +172,8 @@ async function reportFailures<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError({ cause: error });
+    if (error instanceof StoreUnavailableError || error instanceof UnsupportedError) throw error;
+    throw new StoreUnavailableError({ cause: error });
   }
 }
 

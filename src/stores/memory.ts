@@ -1,11 +1,12 @@
 import type { Clock } from "../session/session";
-import type { SessionRecord } from "../session/store";
+import type { SessionRecord, StoredSession } from "../session/store";
 import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
 
-/** What the version check needs of a row, kept beside it so that a write never parses the row it replaces. */
+/** What the version check and the user index need of a row, kept beside it so a write never parses the row it replaces. */
 interface RowVersion {
   version: number;
   expiresAtMs: number;
+  owner?: string;
 }
 
 /** A store in this process's memory: for tests and trials; everything is gone on restart. */
@@ -13,6 +14,8 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
   // The Map keeps serialised JSON, as real stores do, so no caller ever shares a live object with it.
   const map = new Map<string, string>();
   const versions = new Map<string, RowVersion>();
+  // Each owner's session keys; a key stays until a listing finds its row gone, expired or owned by another.
+  const owned = new Map<string, Set<string>>();
   const keyv = sessionKeyv(map);
   const now = () => (clock ?? Date).now();
   const rowVersion = (storageKey: string): RowVersion | undefined => {
@@ -37,7 +40,15 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
         const storageKey = namespacedKey(sessionKey);
         if (liveVersion(storageKey) !== expected) return { saved: false };
         map.set(storageKey, envelope(record));
-        versions.set(storageKey, { version: record.version, expiresAtMs: record.expiresAtMs });
+        versions.set(storageKey, {
+          version: record.version,
+          expiresAtMs: record.expiresAtMs,
+          owner: record.owner,
+        });
+        if (record.owner !== undefined) {
+          const keys = owned.get(record.owner) ?? new Set<string>();
+          owned.set(record.owner, keys.add(sessionKey));
+        }
         return { saved: true };
       },
       async delete(sessionKey, expected) {
@@ -47,6 +58,25 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
         return map.delete(storageKey);
       },
     } satisfies AtomicWrites,
+    async listOwnedBy(owner) {
+      const keys = owned.get(owner);
+      if (keys === undefined) return [];
+      const found: StoredSession[] = [];
+      for (const sessionKey of keys) {
+        const storageKey = namespacedKey(sessionKey);
+        const row = rowVersion(storageKey);
+        if (row === undefined || row.expiresAtMs <= now() || row.owner !== owner) {
+          keys.delete(sessionKey);
+          continue;
+        }
+        found.push({
+          sessionKey,
+          record: (JSON.parse(map.get(storageKey) as string) as { value: SessionRecord }).value,
+        });
+      }
+      if (keys.size === 0) owned.delete(owner);
+      return found;
+    },
     async clearExpired() {
       let removed = 0;
       for (const storageKey of [...map.keys()]) {
@@ -63,5 +93,5 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
 /** The version of a row written without one kept beside it. */
 function parsedVersion(text: string): RowVersion {
   const { value } = JSON.parse(text) as { value: SessionRecord };
-  return { version: value.version, expiresAtMs: value.expiresAtMs };
+  return { version: value.version, expiresAtMs: value.expiresAtMs, owner: value.owner };
 }

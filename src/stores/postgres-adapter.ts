@@ -164,8 +164,14 @@ export class PostgresKeyvAdapter extends EventEmitter implements KeyvStoreAdapte
            key text COLLATE "C" PRIMARY KEY,
            value text NOT NULL,
            expires bigint,
-           version integer
+           version integer,
+           owner text
          )`,
+      );
+      // Tables made before the user index existed get its column here.
+      await client.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS owner text`);
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${this.table}_owner ON ${this.table} (owner) WHERE owner IS NOT NULL`,
       );
       await client.query(
         `CREATE INDEX IF NOT EXISTS ${this.table}_expires ON ${this.table} (expires) WHERE expires IS NOT NULL`,
@@ -205,15 +211,16 @@ function statements(t: string) {
     deleteExpired: `DELETE FROM ${t} WHERE key IN (
                       SELECT key FROM ${t} WHERE expires IS NOT NULL AND expires <= $1 LIMIT $2)`,
     // The version-checked writes the session store makes (see postgres.ts).
-    create: `INSERT INTO ${t} (key, value, expires, version) VALUES ($1, $2, $3, $4)
+    create: `INSERT INTO ${t} (key, value, expires, version, owner) VALUES ($1, $2, $3, $4, $6)
              ON CONFLICT (key) DO UPDATE
-               SET value = excluded.value, expires = excluded.expires, version = excluded.version
+               SET value = excluded.value, expires = excluded.expires, version = excluded.version,
+                   owner = excluded.owner
                WHERE ${t}.expires IS NOT NULL AND ${t}.expires <= $5`,
     // One statement that writes only at the expected version and, when it does not, returns the live row that
     // won: the outer SELECT sees the table as the statement began, which is the row the UPDATE refused (or one a
     // little older, if a writer committed while it waited; the retry's own check then tells).
     update: `WITH updated AS (
-               UPDATE ${t} SET value = $2, expires = $3, version = $4
+               UPDATE ${t} SET value = $2, expires = $3, version = $4, owner = $7
                WHERE key = $1 AND version = $5 AND (expires IS NULL OR expires > $6)
                RETURNING 1
              )
@@ -221,6 +228,8 @@ function statements(t: string) {
                     (SELECT value FROM ${t} WHERE key = $1 AND (expires IS NULL OR expires > $6)
                        AND NOT EXISTS (SELECT 1 FROM updated)) AS current`,
     deleteVersion: `DELETE FROM ${t} WHERE key = $1 AND version = $2`,
+    // The user index (see postgres.ts): an owner's live rows.
+    listOwned: `SELECT key, value FROM ${t} WHERE owner = $1 AND (expires IS NULL OR expires > $2)`,
   };
 }
 

@@ -43,7 +43,14 @@ export function createPostgresStore(
       const key = namespacedKey(sessionKey);
       const row = envelope(record);
       if (expected === undefined) {
-        const created = await adapter.query("create", [key, row, record.expiresAtMs, record.version, now()]);
+        const created = await adapter.query("create", [
+          key,
+          row,
+          record.expiresAtMs,
+          record.version,
+          now(),
+          record.owner ?? null,
+        ]);
         return { saved: created.rowCount === 1 };
       }
       const result = await adapter.query<{ saved: boolean; current: string | null }>("update", [
@@ -53,6 +60,7 @@ export function createPostgresStore(
         record.version,
         expected,
         now(),
+        record.owner ?? null,
       ]);
       const { saved, current } = result.rows[0] ?? { saved: false, current: null };
       if (saved) return { saved: true };
@@ -62,10 +70,18 @@ export function createPostgresStore(
       return (await adapter.query("deleteVersion", [namespacedKey(sessionKey), expected])).rowCount === 1;
     },
   };
+  const prefix = namespacedKey("");
   return new KeyvSessionStore({
     keyv,
     clock,
     atomic,
+    // The owner column is written by the same statement as the row, so the index is never behind it.
+    async listOwnedBy(owner) {
+      const { rows } = await adapter.query<{ key: string; value: string }>("listOwned", [owner, now()]);
+      return rows
+        .filter(({ key }) => key.startsWith(prefix))
+        .map(({ key, value }) => ({ sessionKey: key.slice(prefix.length), record: fromEnvelope(value) }));
+    },
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
     outOfProcess: true,
   });

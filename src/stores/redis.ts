@@ -7,7 +7,15 @@ import {
   type RedisClientOptions,
 } from "@redis/client";
 import type { Clock } from "../session/session";
-import { type AtomicWrites, envelope, fromEnvelope, KeyvSessionStore, sessionKeyv } from "./keyv-store";
+import type { StoredSession } from "../session/store";
+import {
+  type AtomicWrites,
+  envelope,
+  fromEnvelope,
+  KEYV_NAMESPACE,
+  KeyvSessionStore,
+  sessionKeyv,
+} from "./keyv-store";
 
 /** A connect that has not finished by then fails, so an unreachable Redis is reported instead of awaited. */
 const CONNECT_TIMEOUT_MS = 1000;
@@ -69,6 +77,20 @@ interface ScriptRunner {
   deleteSession(key: string, expected: string): Promise<number>;
 }
 
+/** The commands the user index takes, on either client. */
+interface IndexCommands {
+  zAdd(key: string, member: { score: number; value: string }): Promise<number>;
+  zRangeWithScores(key: string, start: number, stop: number): Promise<{ value: string; score: number }[]>;
+  zRem(key: string, members: string[]): Promise<number>;
+  get(key: string): Promise<string | null>;
+}
+
+/**
+ * How long an index entry with no record behind it is left alone: a login writes the entry and the record at
+ * once, but on a cluster they go to different nodes, so a listing may see the entry a moment before the record.
+ */
+const INDEX_GRACE_MS = 60_000;
+
 const CLUSTER_SCHEME = "redis+cluster://";
 
 /**
@@ -107,17 +129,30 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
   };
   const runner = client as unknown as ScriptRunner;
   const storageKey = (sessionKey: string) => adapter.createKeyPrefix(sessionKey, adapter.namespace);
+  const commands = client as unknown as IndexCommands;
+  // A user's sessions are a sorted set of session keys (scored by when each was indexed) beside the records. On a
+  // cluster the set and the records sit in different slots, so no script can keep them in step: the set is only
+  // ever a superset, written before (or with) the record it names, and a listing trusts only the records it finds
+  // there, dropping the entries whose record is gone, expired or another user's.
+  const indexKey = (owner: string) => `${KEYV_NAMESPACE}:user:${owner}`;
   const atomic: AtomicWrites = {
     async save(sessionKey, record, expected) {
       const at = now();
       const ttl = Math.max(1, Math.ceil(record.expiresAtMs - at));
-      const answer = await runner.saveSession(
+      // An owned record is always created under a new key (a login cycles it), so that is when it is indexed;
+      // both commands leave in one write, so the login still costs one round trip on a single server.
+      const indexed =
+        expected === undefined && record.owner !== undefined
+          ? commands.zAdd(indexKey(record.owner), { score: at, value: sessionKey })
+          : undefined;
+      const saving = runner.saveSession(
         storageKey(sessionKey),
         expected === undefined ? "" : String(expected),
         String(at),
         envelope(record),
         String(ttl),
       );
+      const [answer] = await Promise.all([saving, indexed]);
       if (answer === 1) return { saved: true };
       return { saved: false, current: typeof answer === "string" ? fromEnvelope(answer) : null };
     },
@@ -130,6 +165,25 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     keyv,
     clock,
     atomic,
+    async listOwnedBy(owner) {
+      const key = indexKey(owner);
+      const entries = await commands.zRangeWithScores(key, 0, -1);
+      const rows = await Promise.all(entries.map(({ value }) => commands.get(storageKey(value))));
+      const at = now();
+      const found: StoredSession[] = [];
+      const stale: string[] = [];
+      entries.forEach(({ value: sessionKey, score }, i) => {
+        const row = rows[i];
+        const record = row === null || row === undefined ? undefined : fromEnvelope(row);
+        if (record !== undefined && record.owner === owner && record.expiresAtMs > at) {
+          found.push({ sessionKey, record });
+        } else if (record !== undefined || score < at - INDEX_GRACE_MS) {
+          stale.push(sessionKey);
+        }
+      });
+      if (stale.length > 0) await commands.zRem(key, stale);
+      return found;
+    },
     ready,
     clearExpired: async () => 0,
     outOfProcess: true,

@@ -1,4 +1,5 @@
 import type { Clock } from "../session/session";
+import type { StoredSession } from "../session/store";
 import {
   type AtomicWrites,
   envelope,
@@ -22,10 +23,12 @@ export function openSqliteStore(
   const now = () => (clock ?? Date).now();
   const adapter = new SqliteKeyvAdapter({ path, now });
   const keyv = sessionKeyv(adapter);
+  addOwnerColumn(adapter);
   const store = new KeyvSessionStore({
     keyv,
     clock,
     atomic: sqliteAtomicWrites(adapter, now),
+    listOwnedBy: sqliteUserIndex(adapter, now),
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
     outOfProcess: true,
   });
@@ -40,12 +43,12 @@ export function openSqliteStore(
 function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): AtomicWrites {
   const table = adapter.table;
   const insert = adapter.db.prepare(
-    `INSERT INTO ${table} (key, value, expires) VALUES (?, ?, ?)
-     ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires
+    `INSERT INTO ${table} (key, value, expires, owner) VALUES (?, ?, ?, ?)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires, owner = excluded.owner
      WHERE ${table}.expires IS NOT NULL AND ${table}.expires <= ?`,
   );
   const update = adapter.db.prepare(
-    `UPDATE ${table} SET value = ?, expires = ?
+    `UPDATE ${table} SET value = ?, expires = ?, owner = ?
      WHERE key = ? AND (expires IS NULL OR expires > ?) AND json_extract(value, '$.value.version') = ?`,
   );
   const readLive = adapter.db.prepare(
@@ -61,8 +64,8 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
       const at = now();
       const result =
         expected === undefined
-          ? insert.run(storageKey, row, record.expiresAtMs, at)
-          : update.run(row, record.expiresAtMs, storageKey, at, expected);
+          ? insert.run(storageKey, row, record.expiresAtMs, record.owner ?? null, at)
+          : update.run(row, record.expiresAtMs, record.owner ?? null, storageKey, at, expected);
       if (result.changes === 1) return { saved: true };
       // The same synchronous call reads the row that won, so a lost check costs no second trip through Keyv.
       const found = readLive.get(storageKey, at) as { value: string } | undefined;
@@ -73,4 +76,37 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
       return remove.run(storageKey, expected).changes === 1;
     },
   };
+}
+
+/**
+ * The user index: an `owner` column beside Keyv's three, with a partial index over the rows that have one. Added
+ * to a file made before it existed (SQLite's ALTER TABLE takes no IF NOT EXISTS, so the columns are looked up).
+ */
+function addOwnerColumn(adapter: SqliteKeyvAdapter): void {
+  const { db, table } = adapter;
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[];
+  if (!columns.includes("owner")) {
+    try {
+      db.exec(`ALTER TABLE ${table} ADD COLUMN owner TEXT`);
+    } catch (error) {
+      // Another process sharing the file (--workers) added it first.
+      if (!/duplicate column name/i.test((error as Error).message)) throw error;
+    }
+  }
+  db.exec(`CREATE INDEX IF NOT EXISTS ${table}_owner ON ${table} (owner) WHERE owner IS NOT NULL`);
+}
+
+/** Lists an owner's live rows through the owner index; the column is kept by the same statement as the row. */
+function sqliteUserIndex(
+  adapter: SqliteKeyvAdapter,
+  now: () => number,
+): (owner: string) => Promise<StoredSession[]> {
+  const prefix = namespacedKey("");
+  const list = adapter.db.prepare(
+    `SELECT key, value FROM ${adapter.table} WHERE owner = ? AND (expires IS NULL OR expires > ?)`,
+  );
+  return async (owner) =>
+    (list.all(owner, now()) as { key: string; value: string }[])
+      .filter(({ key }) => key.startsWith(prefix))
+      .map(({ key, value }) => ({ sessionKey: key.slice(prefix.length), record: fromEnvelope(value) }));
 }
