@@ -1,7 +1,7 @@
 import { ManualClock } from "../helpers/clock";
 import { CookieJar } from "../helpers/cookies";
 import { createThrowawayDatabase } from "../helpers/postgres";
-import { startRedisServer } from "../helpers/redis";
+import { startRedisCluster, startRedisServer } from "../helpers/redis";
 import { describeWithService, startBeforeAll } from "../helpers/services";
 import { logIn, sessionId, startUsersApp, type UsersApp } from "./users-app";
 
@@ -135,6 +135,16 @@ describeWithService("redis", "users and devices under races on Redis (two instan
   const server = startBeforeAll(startRedisServer, (server) => server.stop());
   describeRaces(() => server().url);
 });
+
+// On a cluster a user's index and the sessions it names sit on different nodes, so no write keeps them in step.
+describeWithService(
+  "redis-cluster",
+  "users and devices under races on a Redis Cluster (two instances)",
+  () => {
+    const cluster = startBeforeAll(startRedisCluster, (cluster) => cluster.stop(), 60_000);
+    describeRaces(() => cluster().url);
+  },
+);
 
 describeWithService("postgres", "users and devices under races on PostgreSQL (two instances)", () => {
   const database = startBeforeAll(createThrowawayDatabase, (database) => database.drop());
