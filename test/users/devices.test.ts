@@ -3,15 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@redis/client";
 import Database from "better-sqlite3";
+import Keyv from "keyv";
 import { Client } from "pg";
+import { createSessions } from "../../src/index";
 import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import { ManualClock } from "../helpers/clock";
 import { CookieJar } from "../helpers/cookies";
 import { createThrowawayDatabase } from "../helpers/postgres";
 import { startRedisCluster, startRedisServer } from "../helpers/redis";
+import { TEST_SECRET } from "../helpers/server";
 import { describeWithService, startBeforeAll } from "../helpers/services";
 import {
+  LOGIN,
   listed,
   logIn,
   REVOKE,
@@ -354,3 +358,46 @@ async function postgresQuery(url: string, sql: string): Promise<unknown[]> {
     await client.end();
   }
 }
+
+describe("users and devices: inputs and stores without an index", () => {
+  test("maxSessionsPerUser must be a whole number from 1 to 10000", async () => {
+    for (const bad of [0, -1, 1.5, 10_001]) {
+      await expect(
+        createSessions({ store: "memory://", secrets: [TEST_SECRET], maxSessionsPerUser: bad }),
+      ).rejects.toThrow(/maxSessionsPerUser must be a whole number from 1 to 10000/);
+    }
+  });
+
+  test("a user id must be 1–256 characters: login answers BAD_USER_INPUT and changes nothing", async () => {
+    const app = await startUsersApp("memory://");
+    try {
+      const jar = new CookieJar();
+      await app.client(jar).request('mutation { note(text: "kept") }');
+      for (const userId of ["", "u".repeat(257)]) {
+        const { errors } = await app.client(jar).request(LOGIN, { u: userId });
+        expect(errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+        expect(errors?.[0]?.message).toMatch(/userId must be a string of 1–256 characters/);
+      }
+      expect(await app.client(jar).data()).toEqual({ note: "kept" });
+      expect((await app.client(jar).request<{ me: string | null }>("{ me }")).data?.me).toBeNull();
+      await expect(app.sessions.userSessions("u".repeat(257))).rejects.toMatchObject({
+        extensions: { code: "BAD_USER_INPUT" },
+      });
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test("a Keyv store of the application's own cannot list users' sessions, and says so", async () => {
+    const sessions = await createSessions({
+      store: new Keyv(),
+      secrets: [TEST_SECRET],
+      sweepIntervalSeconds: 0,
+    });
+    try {
+      await expect(sessions.userSessions("ada")).rejects.toThrow(/cannot list a user's sessions/);
+    } finally {
+      await sessions.close();
+    }
+  });
+});
