@@ -80,10 +80,13 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
     async clearExpired() {
       let removed = 0;
       for (const storageKey of [...map.keys()]) {
-        if (liveVersion(storageKey) === undefined && map.delete(storageKey)) {
-          versions.delete(storageKey);
-          removed++;
-        }
+        if (liveVersion(storageKey) !== undefined) continue;
+        // The sweep takes expired sessions out of their user's index too.
+        const owner = rowVersion(storageKey)?.owner;
+        if (!map.delete(storageKey)) continue;
+        versions.delete(storageKey);
+        if (owner !== undefined) owned.get(owner)?.delete(storageKey.slice(namespacedKey("").length));
+        removed++;
       }
       return removed;
     },
