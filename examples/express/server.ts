@@ -62,6 +62,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       context: async ({ req, res }) => ({
         ...sessions.context({ req, res }),
         users,
+        sessions,
         currency: cookieValue(req.headers.cookie, "currency"),
         setCookie: (name, value) => {
           res.cookie(name, value, { ...SHOP_COOKIE, maxAge: COOKIE_AGE_MS });

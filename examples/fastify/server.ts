@@ -52,6 +52,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     context: async (request, reply) => ({
       ...sessions.context({ request, reply }),
       users,
+      sessions,
       currency: request.cookies.currency,
       setCookie: (name: string, value: string) => {
         reply.setCookie(name, value, { ...SHOP_COOKIE, maxAge: SHOP_COOKIE_AGE_SECONDS });

@@ -1,5 +1,5 @@
 import { GraphQLError } from "graphql";
-import type { SessionContext } from "sessionql";
+import type { SessionContext, Sessions } from "sessionql";
 import type { User, UserTable } from "./users";
 
 /** The shop's own schema, served beside sessionql's session operations. */
@@ -22,6 +22,8 @@ export const shopTypeDefs = /* GraphQL */ `
   type Customer {
     email: String!
     name: String!
+    """When this session logged in: kept under a private key, so no browser can backdate it."""
+    loggedInAt: String
   }
   type Query {
     products: [Product!]!
@@ -31,10 +33,12 @@ export const shopTypeDefs = /* GraphQL */ `
   }
   type Mutation {
     addToCart(productId: ID!, quantity: Int! = 1): Cart!
-    """Logs in: a new session key (against session fixation), and the customer's id under a private key."""
+    """Logs in: a new session key (against session fixation), the session recorded under the customer."""
     login(email: String!, password: String!): Customer!
     """Logs out: the session and its cart are gone."""
     logout: Boolean!
+    """Changes the logged-in customer's password and ends every other session of theirs; how many ended."""
+    changePassword(currentPassword: String!, newPassword: String!): Int!
     """Sets the shop's own currency cookie, written by the web framework beside the session cookie."""
     setCurrency(code: String!): Cart!
   }
@@ -43,6 +47,8 @@ export const shopTypeDefs = /* GraphQL */ `
 /** What the shop's resolvers get: sessionql's `session`, the user table, and the framework's cookie call. */
 export interface ShopContext extends SessionContext {
   users: UserTable;
+  /** sessionql's server-side calls, for ending a customer's other sessions on a password change. */
+  sessions: Pick<Sessions, "revokeUserSessions">;
   /** The currency cookie the request carried, if any. */
   currency: string | undefined;
   /** Sets a cookie of the shop's own on the response, with the web framework's own API. */
@@ -55,9 +61,11 @@ const PRODUCTS = [
   { id: "pot", name: "Teapot", priceCents: 3400 },
 ];
 const CURRENCIES = new Set(["EUR", "GBP", "USD"]);
-/** The cart is public (the SPA may show it through `session`); the user id is private (underscore prefix). */
+/** The cart is public (the SPA may show it through `session`); the login time is private (underscore prefix). */
 const CART = "cart";
-const USER_ID = "_userId";
+const LOGIN_AT = "_loginAt";
+/** How long a new password may be: the lower bound against guessing, the upper one keeps a scrypt call cheap. */
+const PASSWORD_LENGTH = { min: 8, max: 1024 };
 
 type CartEntries = Record<string, number>;
 
@@ -66,10 +74,12 @@ export const shopResolvers = {
   Query: {
     products: () => PRODUCTS,
     cart: async (_: unknown, __: unknown, context: ShopContext) => cartOf(context),
-    me: async (_: unknown, __: unknown, { session, users }: ShopContext): Promise<User | null> => {
-      const id = (await session.get(USER_ID)) as string | null;
-      return (id !== null && users.byId(id)) || null;
-    },
+    me: async (_: unknown, __: unknown, context: ShopContext): Promise<User | null> =>
+      (await loggedInUser(context)) ?? null,
+  },
+  Customer: {
+    loggedInAt: async (_: User, __: unknown, { session }: ShopContext) =>
+      (await session.get(LOGIN_AT)) as string | null,
   },
   Mutation: {
     addToCart: async (
@@ -99,14 +109,40 @@ export const shopResolvers = {
       if (user === undefined) {
         throw new GraphQLError("wrong email or password", { extensions: { code: "UNAUTHENTICATED" } });
       }
-      // As Django's login(): a new key, so a session id planted before the login is worth nothing after it.
-      await session.cycleKey();
-      await session.set(USER_ID, user.id);
+      // Django's login(): a new key, so a session id planted before the login is worth nothing after it, and the
+      // session recorded under the user, so that the user's devices list it and a password change ends it.
+      await session.login(user.id);
+      await session.set(LOGIN_AT, new Date().toISOString());
       return user;
     },
     logout: async (_: unknown, __: unknown, { session }: ShopContext) => {
-      await session.flush();
+      await session.logout();
       return true;
+    },
+    changePassword: async (
+      _: unknown,
+      { currentPassword, newPassword }: { currentPassword: string; newPassword: string },
+      context: ShopContext,
+    ) => {
+      const user = await loggedInUser(context);
+      if (user === undefined) {
+        throw new GraphQLError("not logged in", { extensions: { code: "UNAUTHENTICATED" } });
+      }
+      // The current password again: a session left open on a shared computer must not be enough to take over.
+      if ((await context.users.verify(user.email, currentPassword)) === undefined) {
+        throw new GraphQLError("wrong password", { extensions: { code: "UNAUTHENTICATED" } });
+      }
+      if (newPassword.length < PASSWORD_LENGTH.min || newPassword.length > PASSWORD_LENGTH.max) {
+        throw new GraphQLError(
+          `newPassword must be ${PASSWORD_LENGTH.min}–${PASSWORD_LENGTH.max} characters, got ${newPassword.length}`,
+          { extensions: { code: "BAD_USER_INPUT" } },
+        );
+      }
+      await context.users.setPassword(user.id, newPassword);
+      // Whoever logged in with the old password elsewhere is logged out; this session stays, as Django's
+      // update_session_auth_hash() keeps it.
+      const current = await context.session.id();
+      return context.sessions.revokeUserSessions(user.id, { except: current ?? [] });
     },
     setCurrency: async (_: unknown, { code }: { code: string }, context: ShopContext) => {
       if (!CURRENCIES.has(code)) {
@@ -119,6 +155,12 @@ export const shopResolvers = {
     },
   },
 };
+
+/** The customer the session is logged in as, if any (a deleted user's session counts as logged out). */
+async function loggedInUser({ session, users }: ShopContext): Promise<User | undefined> {
+  const id = await session.userId();
+  return id === null ? undefined : users.byId(id);
+}
 
 async function cartOf({ session, currency }: ShopContext) {
   const cart = ((await session.get(CART, {})) ?? {}) as CartEntries;

@@ -43,6 +43,18 @@ export class UserTable {
     return user !== undefined && timingSafeEqual(hash, user.passwordHash) ? publicPart(user) : undefined;
   }
 
+  /** Replaces the password of the user with this id (a new salt, a new hash); false when there is no such user. */
+  async setPassword(id: string, password: string): Promise<boolean> {
+    const user = this.byIdMap.get(id);
+    if (user === undefined) return false;
+    const salt = randomBytes(16);
+    // Salt and hash change together once the hash is ready: until then the old password still logs in.
+    const passwordHash = await scryptAsync(password, salt, HASH_BYTES);
+    user.salt = salt;
+    user.passwordHash = passwordHash;
+    return true;
+  }
+
   byId(id: string): User | undefined {
     const user = this.byIdMap.get(id);
     return user === undefined ? undefined : publicPart(user);

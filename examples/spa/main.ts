@@ -1,13 +1,23 @@
 /**
- * A plain-DOM page that keeps its state in a sessionql session through Apollo Client. The browser holds only the
- * HttpOnly `sessionid` cookie; everything shown here is read back from the server.
+ * A plain-DOM page that keeps its state in a sessionql session through Apollo Client, and, against an API that
+ * serves a shop's `login`, lists the logged-in user's devices. The browser holds only the HttpOnly `sessionid`
+ * cookie; everything shown here is read back from the server.
  */
-import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, ServerError } from "@apollo/client";
+import {
+  ApolloClient,
+  CombinedGraphQLErrors,
+  gql,
+  HttpLink,
+  InMemoryCache,
+  ServerError,
+  type TypedDocumentNode,
+} from "@apollo/client";
+import { concatAST } from "graphql";
 import {
   CycleSessionKeyDocument,
   FlushSessionDocument,
-  GetSessionDocument,
   type SessionFragment,
+  SessionFragmentDoc,
   SetSessionDocument,
 } from "../../src/client/generated";
 
@@ -31,6 +41,63 @@ function element<T extends HTMLElement>(id: string): T {
   return found as T;
 }
 
+/** One of the logged-in user's sessions, as the "Your devices" list shows it. */
+interface Device {
+  id: string;
+  current: boolean;
+  userAgent: string | null;
+  lastSeenAt: string;
+}
+
+/**
+ * Everything the page shows, in one request: the session, and the devices of its user (none when anonymous). Both
+ * are sessionql's own fields, so the page works against sessionql's server as well as against a shop.
+ */
+// concatAST, not an interpolation in gql: graphql-tag needs the source text of what it interpolates, and the
+// generated fragment has none.
+const PageDocument: TypedDocumentNode<
+  { session: SessionFragment; mySessions: Device[] },
+  Record<string, never>
+> = concatAST([
+  gql`
+    query Page {
+      session {
+        ...Session
+      }
+      mySessions {
+        id
+        current
+        userAgent
+        lastSeenAt
+      }
+    }
+  `,
+  SessionFragmentDoc,
+]);
+
+/** The shop's own login (examples/shop), not one of sessionql's operations. */
+const LoginDocument: TypedDocumentNode<{ login: { name: string } }, { email: string; password: string }> =
+  gql`
+  mutation Login($email: String!, $password: String!) {
+    login(email: $email, password: $password) {
+      name
+    }
+  }
+`;
+const RevokeSessionDocument: TypedDocumentNode<{ revokeSession: boolean }, { id: string }> = gql`
+  mutation RevokeSession($id: ID!) {
+    revokeSession(id: $id)
+  }
+`;
+const RevokeOtherSessionsDocument: TypedDocumentNode<
+  { revokeOtherSessions: number },
+  Record<string, never>
+> = gql`
+  mutation RevokeOtherSessions {
+    revokeOtherSessions
+  }
+`;
+
 const api = apiUrl();
 const client = new ApolloClient({
   // credentials "include" sends the session cookie to another origin too; the server must then answer with
@@ -45,6 +112,9 @@ const view = {
   id: element("session-id"),
   version: element("session-version"),
   data: element("session-data"),
+  account: element("account"),
+  devices: element("devices"),
+  revokeOthers: element<HTMLButtonElement>("revoke-others"),
   status: element("status"),
   error: element("error"),
 };
@@ -60,6 +130,46 @@ function showSession(session: SessionFragment): void {
   view.id.textContent = session.id ?? "(none: not stored)";
   view.version.textContent = String(session.version);
   view.data.textContent = JSON.stringify(session.data, null, 2);
+}
+
+function showDevices(devices: readonly Device[]): void {
+  const count = devices.length;
+  view.account.textContent =
+    count === 0 ? "Not logged in." : `Logged in, on ${count} ${count === 1 ? "device" : "devices"}.`;
+  view.account.dataset.loggedIn = String(count > 0);
+  view.devices.replaceChildren(...devices.map(deviceRow));
+  view.revokeOthers.disabled = !devices.some((device) => !device.current);
+}
+
+function deviceRow(device: Device): HTMLLIElement {
+  const row = document.createElement("li");
+  row.dataset.testid = "device";
+  row.dataset.current = String(device.current);
+  // textContent, never innerHTML: a User-Agent is whatever the other device chose to send.
+  const agent = Object.assign(document.createElement("span"), {
+    className: "agent",
+    textContent: device.userAgent ?? "(unknown browser)",
+  });
+  const seen = Object.assign(document.createElement("span"), {
+    className: "seen",
+    textContent: `last seen ${new Date(device.lastSeenAt).toLocaleString()}`,
+  });
+  row.append(agent, seen);
+  if (device.current) {
+    row.append(Object.assign(document.createElement("strong"), { textContent: "this device" }));
+  } else {
+    const revoke = Object.assign(document.createElement("button"), { type: "button", textContent: "Revoke" });
+    revoke.dataset.testid = "revoke";
+    revoke.addEventListener(
+      "click",
+      () =>
+        void run("revoke", () =>
+          client.mutate({ mutation: RevokeSessionDocument, variables: { id: device.id } }),
+        ),
+    );
+    row.append(revoke);
+  }
+  return row;
 }
 
 /** What went wrong, in words a developer can act on. */
@@ -79,14 +189,19 @@ function describeError(error: unknown): string {
   return `Network error: ${message} (is sessionql running at ${api}, and is this page's origin ${window.location.origin} in its CORS_ORIGINS?)`;
 }
 
-/** Runs one request, then shows its session or its error; `data-seq` counts finished requests. */
-async function run(label: string, request: () => Promise<SessionFragment | undefined>): Promise<void> {
+/**
+ * Runs one action: its write, if any, then one read of everything the page shows (a key cycle or a revoke changes
+ * the devices as well as the session), or its error. `data-seq` counts finished actions.
+ */
+async function run(label: string, write?: () => Promise<unknown>): Promise<void> {
   view.status.dataset.state = "loading";
   view.status.textContent = `${label}…`;
   try {
-    const session = await request();
-    if (session === undefined) throw new Error(`${label} returned no data`);
-    showSession(session);
+    await write?.();
+    const page = (await client.query({ query: PageDocument })).data;
+    if (page === undefined) throw new Error(`${label} returned no data`);
+    showSession(page.session);
+    showDevices(page.mySessions);
     view.error.hidden = true;
     view.error.textContent = "";
     view.status.dataset.state = "ok";
@@ -111,42 +226,40 @@ function parseValue(text: string): unknown {
   }
 }
 
-const readSession = () =>
-  run("read session", async () => (await client.query({ query: GetSessionDocument })).data?.session);
+const readSession = () => run("read session");
 
 element("set-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const key = element<HTMLInputElement>("key").value;
   const value = parseValue(element<HTMLInputElement>("value").value);
-  void run(
-    "set",
-    async () =>
-      (
-        await client.mutate({
-          mutation: SetSessionDocument,
-          variables: { key, value, ifVersion: shownVersion },
-        })
-      ).data?.setSession,
+  void run("set", () =>
+    client.mutate({ mutation: SetSessionDocument, variables: { key, value, ifVersion: shownVersion } }),
   );
 });
 element("read").addEventListener("click", () => void readSession());
 element("cycle").addEventListener(
   "click",
   () =>
-    void run(
-      "cycle key",
-      async () =>
-        (await client.mutate({ mutation: CycleSessionKeyDocument, variables: { ifVersion: shownVersion } }))
-          .data?.cycleSessionKey,
+    void run("cycle key", () =>
+      client.mutate({ mutation: CycleSessionKeyDocument, variables: { ifVersion: shownVersion } }),
     ),
 );
 element("flush").addEventListener(
   "click",
-  () =>
-    void run(
-      "flush",
-      async () => (await client.mutate({ mutation: FlushSessionDocument })).data?.flushSession,
-    ),
+  () => void run("flush", () => client.mutate({ mutation: FlushSessionDocument })),
+);
+element("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const email = element<HTMLInputElement>("email").value;
+  const password = element<HTMLInputElement>("password");
+  void run("log in", async () => {
+    await client.mutate({ mutation: LoginDocument, variables: { email, password: password.value } });
+    password.value = "";
+  });
+});
+view.revokeOthers.addEventListener(
+  "click",
+  () => void run("log out other devices", () => client.mutate({ mutation: RevokeOtherSessionsDocument })),
 );
 
 element("api").textContent = api;

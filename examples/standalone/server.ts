@@ -37,6 +37,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     context: async ({ req, res }) => ({
       ...sessions.context({ req, res }),
       users,
+      sessions,
       currency: cookieValue(req.headers.cookie, "currency"),
       // Node's own response: appendHeader adds a Set-Cookie beside any already there.
       setCookie: (name, value) => {

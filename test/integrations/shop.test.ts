@@ -15,6 +15,8 @@ const CART = "{ cart { totalCents currency lines { product { id } quantity } } }
 const LOGIN =
   "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { email name } }";
 const ME = "{ me { email } }";
+const CHANGE_PASSWORD =
+  "mutation($current: String!, $next: String!) { changePassword(currentPassword: $current, newPassword: $next) }";
 
 type Cart = {
   totalCents: number;
@@ -135,10 +137,13 @@ describe.each(SHOP_INTEGRATIONS)("the example shop on $name", (integration) => {
       expect(old.data).toEqual({ me: null, cart: { totalCents: 0, currency: "EUR", lines: [] } });
     });
 
-    test("the user id under the private prefix is hidden from every session query field", async () => {
+    test("the login time under the private prefix is hidden from every session query field, yet the shop reads it", async () => {
       const { client } = await loggedIn();
-      const { data, errors } = await client.request<{ session: Record<string, unknown> }>(
-        `{ session { data keys get(key: "_userId", default: "none") has(key: "_userId") isEmpty } }`,
+      const { data, errors } = await client.request<{
+        session: Record<string, unknown>;
+        me: { loggedInAt: string };
+      }>(
+        `{ session { data keys get(key: "_loginAt", default: "none") has(key: "_loginAt") isEmpty } me { loggedInAt } }`,
       );
       expect(errors).toBeUndefined();
       expect(data?.session).toEqual({
@@ -148,14 +153,32 @@ describe.each(SHOP_INTEGRATIONS)("the example shop on $name", (integration) => {
         has: false,
         isEmpty: false,
       });
+      expect(Date.now() - Date.parse(data?.me.loggedInAt as string)).toBeLessThan(60_000);
+    });
+
+    test("the session is recorded under the customer: mySessions lists it as the current one, with its User-Agent", async () => {
+      const client = visitor();
+      const credentials = { email: DEMO_USER.email, password: DEMO_USER.password };
+      expect(
+        (await client.request(LOGIN, credentials, { "user-agent": "shop-test/1.0" })).errors,
+      ).toBeUndefined();
+      const { data } = await client.request<{ mySessions: Array<{ current: boolean; userAgent: string }> }>(
+        "{ mySessions { current userAgent } }",
+      );
+      expect(data?.mySessions.filter((listed) => listed.current)).toEqual([
+        { current: true, userAgent: "shop-test/1.0" },
+      ]);
     });
 
     test.each([
-      ["setSession", `mutation { setSession(key: "_userId", value: "someone-else") { version } }`],
-      ["popSession", `mutation { popSession(key: "_userId") { found } }`],
+      [
+        "setSession",
+        `mutation { setSession(key: "_loginAt", value: "1970-01-01T00:00:00.000Z") { version } }`,
+      ],
+      ["popSession", `mutation { popSession(key: "_loginAt") { found } }`],
       [
         "updateSession",
-        `mutation { updateSession(values: { cart: {}, _userId: "someone-else" }) { version } }`,
+        `mutation { updateSession(values: { cart: {}, _loginAt: "1970-01-01T00:00:00.000Z" }) { version } }`,
       ],
     ])("%s naming a private key answers BAD_USER_INPUT and changes nothing", async (_name, mutation) => {
       const { client } = await loggedIn();
@@ -192,6 +215,92 @@ describe.each(SHOP_INTEGRATIONS)("the example shop on $name", (integration) => {
         parseSetCookie(setCookiesOf(out.res).find((c) => c.startsWith("sessionid=")) as string).maxAge,
       ).toBe(0);
       expect((await client.request<{ me: unknown }>(ME)).data?.me).toBeNull();
+    });
+  });
+
+  describe("when a customer changes the password", () => {
+    const NEW_PASSWORD = "a much longer passphrase";
+    // A shop of its own for each test: the demo customer's password changes, and other tests log in with it.
+    let own: RunningShop;
+    const customer = () => new GraphQLClient(own.url);
+
+    beforeEach(async () => {
+      own = await integration.start({ secrets: [TEST_SECRET] });
+    });
+    afterEach(() => own?.close());
+
+    async function logIn(password = DEMO_USER.password): Promise<GraphQLClient> {
+      const client = customer();
+      await client.request(ADD, { id: "tea" });
+      const login = await client.request(LOGIN, { email: DEMO_USER.email, password });
+      expect(login.errors).toBeUndefined();
+      return client;
+    }
+
+    async function meAndCart(client: GraphQLClient) {
+      const query = `{ ${ME.slice(1, -1)} ${CART.slice(1, -1)} }`;
+      return (await client.request<{ me: { email: string } | null; cart: Cart }>(query)).data;
+    }
+
+    test("every other session of the customer ends, the current one stays, and only the new password logs in", async () => {
+      const [current, laptop, phone] = [await logIn(), await logIn(), await logIn()];
+      const changed = await current.request<{ changePassword: number }>(CHANGE_PASSWORD, {
+        current: DEMO_USER.password,
+        next: NEW_PASSWORD,
+      });
+      expect(changed.errors).toBeUndefined();
+      expect(changed.data?.changePassword).toBe(2);
+      expectNoSetCookie(changed.res);
+
+      expect(await meAndCart(current)).toMatchObject({
+        me: { email: DEMO_USER.email },
+        cart: { totalCents: 650 },
+      });
+      for (const ended of [laptop, phone]) {
+        expect(await meAndCart(ended)).toEqual({
+          me: null,
+          cart: { totalCents: 0, currency: "EUR", lines: [] },
+        });
+      }
+      const listed = await current.request<{ mySessions: Array<{ current: boolean }> }>(
+        "{ mySessions { current } }",
+      );
+      expect(listed.data?.mySessions).toEqual([{ current: true }]);
+
+      const old = await customer().request(LOGIN, { email: DEMO_USER.email, password: DEMO_USER.password });
+      expect(old.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+      expect((await meAndCart(await logIn(NEW_PASSWORD)))?.me?.email).toBe(DEMO_USER.email);
+    });
+
+    test.each([
+      ["a wrong current password", "not the password", NEW_PASSWORD, "UNAUTHENTICATED", /wrong password/],
+      ["a new password that is too short", DEMO_USER.password, "short", "BAD_USER_INPUT", /got 5/],
+    ])(
+      "%s is refused, ends no session and keeps the password",
+      async (_name, currentPassword, newPassword, code, message) => {
+        const [current, other] = [await logIn(), await logIn()];
+        const refused = await current.request(CHANGE_PASSWORD, {
+          current: currentPassword,
+          next: newPassword,
+        });
+        expect(refused.errors?.[0]?.extensions?.code).toBe(code);
+        expect(refused.errors?.[0]?.message).toMatch(message);
+        expectNoSetCookie(refused.res);
+        for (const client of [current, other]) {
+          expect((await meAndCart(client))?.me?.email).toBe(DEMO_USER.email);
+        }
+        expect((await meAndCart(await logIn()))?.me?.email).toBe(DEMO_USER.email);
+      },
+    );
+
+    test("a visitor who is not logged in answers UNAUTHENTICATED", async () => {
+      await logIn();
+      const { errors } = await customer().request(CHANGE_PASSWORD, {
+        current: DEMO_USER.password,
+        next: NEW_PASSWORD,
+      });
+      expect(errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+      expect((await meAndCart(await logIn()))?.me?.email).toBe(DEMO_USER.email);
     });
   });
 
