@@ -161,6 +161,16 @@ export type SetSessionExpiryMutation = {
   };
 };
 
+export type RevokeSessionMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type RevokeSessionMutation = { revokeSession: boolean };
+
+export type RevokeOtherSessionsMutationVariables = Exact<{ [key: string]: never }>;
+
+export type RevokeOtherSessionsMutation = { revokeOtherSessions: number };
+
 export type GetSessionQueryVariables = Exact<{ [key: string]: never }>;
 
 export type GetSessionQuery = {
@@ -182,6 +192,19 @@ export type GetSessionValueQueryVariables = Exact<{
 }>;
 
 export type GetSessionValueQuery = { session: { has: boolean; value: unknown } };
+
+export type MySessionsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type MySessionsQuery = {
+  mySessions: Array<{
+    id: string;
+    current: boolean;
+    createdAt: string;
+    lastSeenAt: string;
+    expiresAt: string | null;
+    userAgent: string | null;
+  }>;
+};
 
 export type SessionFragment = {
   id: string | null;
@@ -792,6 +815,53 @@ export const SetSessionExpiryDocument = {
     },
   ],
 } as unknown as DocumentNode<SetSessionExpiryMutation, SetSessionExpiryMutationVariables>;
+export const RevokeSessionDocument = {
+  kind: "Document",
+  definitions: [
+    {
+      kind: "OperationDefinition",
+      operation: "mutation",
+      name: { kind: "Name", value: "RevokeSession" },
+      variableDefinitions: [
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "id" } },
+          type: { kind: "NonNullType", type: { kind: "NamedType", name: { kind: "Name", value: "ID" } } },
+        },
+      ],
+      selectionSet: {
+        kind: "SelectionSet",
+        selections: [
+          {
+            kind: "Field",
+            name: { kind: "Name", value: "revokeSession" },
+            arguments: [
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "id" },
+                value: { kind: "Variable", name: { kind: "Name", value: "id" } },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RevokeSessionMutation, RevokeSessionMutationVariables>;
+export const RevokeOtherSessionsDocument = {
+  kind: "Document",
+  definitions: [
+    {
+      kind: "OperationDefinition",
+      operation: "mutation",
+      name: { kind: "Name", value: "RevokeOtherSessions" },
+      selectionSet: {
+        kind: "SelectionSet",
+        selections: [{ kind: "Field", name: { kind: "Name", value: "revokeOtherSessions" } }],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RevokeOtherSessionsMutation, RevokeOtherSessionsMutationVariables>;
 export const GetSessionDocument = {
   kind: "Document",
   definitions: [
@@ -897,3 +967,33 @@ export const GetSessionValueDocument = {
     },
   ],
 } as unknown as DocumentNode<GetSessionValueQuery, GetSessionValueQueryVariables>;
+export const MySessionsDocument = {
+  kind: "Document",
+  definitions: [
+    {
+      kind: "OperationDefinition",
+      operation: "query",
+      name: { kind: "Name", value: "MySessions" },
+      selectionSet: {
+        kind: "SelectionSet",
+        selections: [
+          {
+            kind: "Field",
+            name: { kind: "Name", value: "mySessions" },
+            selectionSet: {
+              kind: "SelectionSet",
+              selections: [
+                { kind: "Field", name: { kind: "Name", value: "id" } },
+                { kind: "Field", name: { kind: "Name", value: "current" } },
+                { kind: "Field", name: { kind: "Name", value: "createdAt" } },
+                { kind: "Field", name: { kind: "Name", value: "lastSeenAt" } },
+                { kind: "Field", name: { kind: "Name", value: "expiresAt" } },
+                { kind: "Field", name: { kind: "Name", value: "userAgent" } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<MySessionsQuery, MySessionsQueryVariables>;

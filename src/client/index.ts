@@ -11,6 +11,7 @@ export {
   type SessionClientOptions,
   type SessionSnapshot,
   type SetOptions,
+  type UserSessionInfo,
   type WriteOptions,
 } from "./session-client";
 export { SessionClientError } from "./session-client-error";

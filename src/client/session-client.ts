@@ -5,7 +5,11 @@ import {
   FlushSessionDocument,
   GetSessionDocument,
   GetSessionValueDocument,
+  MySessionsDocument,
+  type MySessionsQuery,
   PopSessionDocument,
+  RevokeOtherSessionsDocument,
+  RevokeSessionDocument,
   type SessionFragment,
   SetSessionDefaultDocument,
   SetSessionDocument,
@@ -16,6 +20,9 @@ import { createTokenKeeper, type SessionTransport } from "./token-keeper";
 
 /** The session as every operation answers it: the generated `Session` fragment. */
 export type SessionSnapshot = SessionFragment;
+
+/** One live session of the logged-in user, as `mySessions` lists it. */
+export type UserSessionInfo = MySessionsQuery["mySessions"][number];
 
 /** Where the server is and how the session key travels to it. */
 export interface SessionClientOptions {
@@ -85,6 +92,12 @@ export interface SessionClient {
    * whatever its activity; null restores the server's default policy.
    */
   setExpiry(expiry: number | Date | null, options?: WriteOptions): Promise<SessionSnapshot>;
+  /** Every live session of the user this session is logged in as, newest first; [] when not logged in. */
+  mySessions(): Promise<UserSessionInfo[]>;
+  /** Ends one session of the logged-in user by its id; false when the user has no such session. */
+  revokeSession(id: string): Promise<boolean>;
+  /** Ends every session of the logged-in user but this one; how many ended. */
+  revokeOtherSessions(): Promise<number>;
   /** The token/cookie value the client currently holds (undefined when none); for the header transport, to persist it. */
   readonly token: string | undefined;
 }
@@ -101,6 +114,9 @@ const OPERATIONS = {
   flushSession: printOperation(FlushSessionDocument),
   cycleSessionKey: printOperation(CycleSessionKeyDocument),
   setSessionExpiry: printOperation(SetSessionExpiryDocument),
+  mySessions: printOperation(MySessionsDocument),
+  revokeSession: printOperation(RevokeSessionDocument),
+  revokeOtherSessions: printOperation(RevokeOtherSessionsDocument),
 };
 
 /** A client for the session at `options.url`. */
@@ -147,6 +163,9 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     flush: async (options = {}) => (await execute(OPERATIONS.flushSession, { ...options })).flushSession,
     cycleKey: async (options = {}) =>
       (await execute(OPERATIONS.cycleSessionKey, { ...options })).cycleSessionKey,
+    mySessions: async () => (await execute(OPERATIONS.mySessions, {})).mySessions,
+    revokeSession: async (id) => (await execute(OPERATIONS.revokeSession, { id })).revokeSession,
+    revokeOtherSessions: async () => (await execute(OPERATIONS.revokeOtherSessions, {})).revokeOtherSessions,
     setExpiry: async (expiry, options = {}) =>
       (
         await execute(

@@ -5,6 +5,7 @@ import { createClient } from "@redis/client";
 import Database from "better-sqlite3";
 import Keyv from "keyv";
 import { Client } from "pg";
+import { createSessionClient } from "../../src/client/index";
 import { createSessions } from "../../src/index";
 import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
@@ -245,6 +246,24 @@ function describeUsersAndDevices(backing: () => Backing): void {
     expect(await a.client(jar).data()).toEqual({ after: 1 });
     expect((await a.client(jar).request<{ me: string | null }>("{ me }")).data?.me).toBeNull();
     expect(await a.sessions.userSessions("ada")).toEqual([]);
+  });
+
+  test("the typed client lists and revokes the logged-in user's sessions", async () => {
+    const [a, b] = await instances();
+    const [mine, other] = [new CookieJar(), new CookieJar()];
+    const myId = await logIn(a.client(mine), "ada");
+    clock.advance(1);
+    const otherId = await logIn(b.client(other), "ada");
+    const client = createSessionClient({ url: b.url, token: mine.get() });
+    expect((await client.mySessions()).map(({ id, current }) => [id, current])).toEqual([
+      [otherId, false],
+      [myId, true],
+    ]);
+    expect(await client.revokeSession("no-such-session-id-abc")).toBe(false);
+    expect(await client.revokeOtherSessions()).toBe(1);
+    expect(await sessionId(a.client(other))).toBeNull();
+    expect(await client.revokeSession(myId)).toBe(true);
+    expect(await client.mySessions()).toEqual([]);
   });
 
   test("with encryption at rest, the store holds neither the user id nor the User-Agent in clear", async () => {
