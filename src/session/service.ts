@@ -214,7 +214,17 @@ export class SessionService {
     await this.guard(session, () =>
       this.withLock(session, deadline, async () => {
         await this.load(session, deadline);
+        const oldKey = session.sessionKey;
+        if (oldKey !== undefined && session.userId !== undefined && session.userId !== userId) {
+          // Django's login() flushes a session of another user: that record goes, and the login starts a new
+          // session (a new createdAt, so no absolute age is inherited from the other user).
+          await this.call(deadline, () => this.options.store.delete(oldKey));
+          this.recent?.forget(oldKey);
+          session.reset();
+          this.report("flushed");
+        }
         const prepare = () => {
+          // Another request may have logged the session in as someone else meanwhile (seen after a lost check).
           if (session.userId !== undefined && session.userId !== userId) session.clear();
           session.logIn(userId, options.userAgent);
         };

@@ -89,7 +89,7 @@ function describeUsersAndDevices(backing: () => Backing): void {
     expect(await sessionId(b.client(stale))).toBeNull();
   });
 
-  test("a login as another user empties the session first; as the same user it keeps the data", async () => {
+  test("a login as another user flushes the session first; as the same user it keeps the data", async () => {
     const [a, b] = await instances();
     const jar = new CookieJar();
     await logIn(a.client(jar), "ada");
