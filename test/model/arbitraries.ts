@@ -23,6 +23,16 @@ import {
   valueFits,
 } from "./operations";
 import type { Real } from "./real";
+import {
+  type Agent,
+  type Endpoint,
+  LoginCommand,
+  LogoutCommand,
+  MySessionsCommand,
+  RevokeOtherSessionsCommand,
+  RevokeSessionCommand,
+  type RevokeTarget,
+} from "./user-commands";
 
 /** Session keys: a small alphabet so that operations collide, with a few unusual (but ordinary) keys. */
 export const keyArbitrary: fc.Arbitrary<string> = fc.oneof(
@@ -211,6 +221,73 @@ function operationArbitraries(config: ModelConfig) {
   return { any, parallel, mutation, probe };
 }
 
+/**
+ * The model's users: two ordinary ones (one often, so that it has several sessions), and a rare one whose id holds SQL LIKE wildcards (it must never list or
+ * revoke the others' sessions).
+ */
+const userArbitrary: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.constant("u1"), weight: 7 },
+  { arbitrary: fc.constant("u2"), weight: 3 },
+  { arbitrary: fc.constant("u_%"), weight: 1 },
+);
+
+/** A login's User-Agent: short ones, and one over the 256 characters kept. */
+const agentArbitrary: fc.Arbitrary<Agent> = fc.record({
+  via: fc.constantFrom<Agent["via"]>("argument", "header"),
+  value: fc.constantFrom("phone", "laptop", `tablet ${"x".repeat(300)}`),
+});
+
+const endpointArbitrary = fc.constantFrom<Endpoint>("server", "app");
+
+/** Mostly another live session of the caller's user, or its own; else any live or shown one, or none. */
+const revokeTargetArbitrary: fc.Arbitrary<RevokeTarget> = fc.oneof(
+  { arbitrary: fc.nat(50).map((pick) => ({ kind: "mine" as const, pick })), weight: 4 },
+  { arbitrary: fc.constant<RevokeTarget>({ kind: "own" }), weight: 2 },
+  { arbitrary: fc.nat(50).map((pick) => ({ kind: "live" as const, pick })), weight: 2 },
+  { arbitrary: fc.nat(50).map((pick) => ({ kind: "shown" as const, pick })), weight: 1 },
+  { arbitrary: fc.constantFrom<RevokeTarget>({ kind: "unknown" }, { kind: "overlong" }), weight: 1 },
+);
+
+/** The users' commands: log in and out, list the user's sessions, end one or all the others. */
+function userCommands(
+  visitor: fc.Arbitrary<number>,
+  probe: fc.Arbitrary<Probe>,
+): Array<fc.WeightedArbitrary<fc.AsyncCommand<SessionModel, Real>>> {
+  // Listing and revoking mostly wait for the visitor to be logged in: runs log visitors out often (clear, flush,
+  // expiry, cleared cookies), and a caller logged in as nobody is only ever told nothing.
+  const mostly = fc.oneof(
+    { arbitrary: fc.constant(true), weight: 4 },
+    { arbitrary: fc.constant(false), weight: 1 },
+  );
+  return [
+    {
+      arbitrary: fc
+        .tuple(visitor, userArbitrary, agentArbitrary, probe)
+        .map(([who, user, agent, shown]) => new LoginCommand(who, user, agent, shown)),
+      weight: 5,
+    },
+    { arbitrary: visitor.map((who) => new LogoutCommand(who)), weight: 1 },
+    {
+      arbitrary: fc
+        .tuple(visitor, endpointArbitrary, mostly)
+        .map(([who, via, only]) => new MySessionsCommand(who, via, only)),
+      weight: 2,
+    },
+    {
+      arbitrary: fc
+        .tuple(visitor, revokeTargetArbitrary, endpointArbitrary, mostly)
+        .map(([who, target, via, only]) => new RevokeSessionCommand(who, target, via, only)),
+      weight: 3,
+    },
+    {
+      arbitrary: fc
+        .tuple(visitor, endpointArbitrary, mostly)
+        .map(([who, via, only]) => new RevokeOtherSessionsCommand(who, via, only)),
+      weight: 2,
+    },
+  ];
+}
+
 /** Every command a run draws from, weighted towards plain operations. */
 export function sessionCommands(
   config: ModelConfig,
@@ -273,6 +350,7 @@ export function sessionCommands(
       weight: 1,
     },
     { arbitrary: visitor.map((who) => new DropCookieCommand(who)), weight: 1 },
+    ...userCommands(visitor, operations.probe),
   );
   return fc.commands([command], {
     maxCommands,

@@ -238,7 +238,7 @@ export function describeModel(model: SessionModel, visitor: number): () => strin
   return () => {
     const live = model.liveSession(visitor);
     const session = live
-      ? `key #${live.ref} v${live.version} ${canonical(Object.fromEntries(live.data))}` +
+      ? `key #${live.ref} v${live.version}${live.userId === undefined ? "" : ` of ${JSON.stringify(live.userId)}`} ${canonical(Object.fromEntries(live.data))}` +
         ` expiring entries ${canonical(Object.fromEntries(live.entryExpiresAtMs))}, ends ${live.expiresAtMs}`
       : "none";
     return `  model: visitor ${visitor} holds ${String(model.jars[visitor])}, live session ${session}, now ${model.nowMs}`;

@@ -275,4 +275,83 @@ describe("the model", () => {
       version: 1,
     });
   });
+
+  test("a login cycles the key and keeps an anonymous visitor's data; a fresh one stores a session with no data", () => {
+    const m = model();
+    m.apply(0, { kind: "set", key: "a", value: 1 });
+    const anonymous = m.jars[0] as number;
+    const login = m.login(0, "u1", "phone");
+    expect(login).toMatchObject({ cookie: "set", cookieMaxAge: 300, userId: null });
+    expect(login.answer).not.toBe(anonymous);
+    expect(m.apply(0, { kind: "read" }).view).toMatchObject({ version: 2, data: new Map([["a", 1]]) });
+    m.presentCookie(1, anonymous);
+    expect(m.apply(1, { kind: "read" })).toMatchObject({ cookie: "expired", view: { ref: undefined } });
+    expect(m.login(1, "u2", undefined)).toMatchObject({ cookie: "set" });
+    expect(m.apply(1, { kind: "read" }).view).toMatchObject({ version: 1, isEmpty: true, createdAtMs: NOW });
+  });
+
+  test("a login as another user flushes the session and starts a new one; as the same user it keeps it", () => {
+    const m = model();
+    m.login(0, "u1", undefined);
+    m.advance(10);
+    m.apply(0, { kind: "set", key: "a", value: 1 });
+    m.apply(0, { kind: "setExpiry", seconds: 60, omitArgument: false });
+    expect(m.login(0, "u1", undefined)).toMatchObject({ cookieMaxAge: 60, userId: "u1" });
+    expect(m.login(0, "u2", undefined)).toMatchObject({ cookieMaxAge: 300, userId: "u1" });
+    // A new session: its version starts again and its createdAt is the second login's.
+    expect(m.apply(0, { kind: "read" }).view).toMatchObject({
+      version: 1,
+      isEmpty: true,
+      createdAtMs: NOW + 10_000,
+    });
+    expect(m.liveSession(0)?.userId).toBe("u2");
+  });
+
+  test("clearing a session logs it out; popping its last entry keeps it, logged in", () => {
+    const m = model();
+    m.apply(0, { kind: "set", key: "a", value: 1 });
+    m.login(0, "u1", undefined);
+    expect(m.apply(0, { kind: "pop", key: "a", default: undefined })).toMatchObject({ cookie: "set" });
+    expect(m.mySessions(0).answer).toHaveLength(1);
+    expect(m.apply(0, { kind: "clear" })).toMatchObject({ cookie: "expired" });
+    expect(m.mySessions(0)).toMatchObject({ answer: [], userId: null });
+  });
+
+  test("mySessions lists the user's live sessions newest first; revokes end them, one's own as a logout", () => {
+    const m = new SessionModel(CONFIG, NOW, 4);
+    m.login(0, "u1", "laptop");
+    m.advance(1);
+    m.login(1, "u1", "x".repeat(300));
+    m.login(2, "u2", undefined);
+    m.advance(1);
+    m.login(3, "u1", undefined);
+    const listed = m.mySessions(1).answer;
+    expect(listed.map((session) => [session.ref, session.current])).toEqual([
+      [m.jars[3], false],
+      [m.jars[1], true],
+      [m.jars[0], false],
+    ]);
+    expect(listed[1]).toMatchObject({ createdAtMs: NOW + 1000, expiresAtMs: NOW + 301_000 });
+    expect(listed[1]?.userAgent).toHaveLength(256);
+    expect(m.revokeSession(1, m.jars[2] as number).answer).toBe(false);
+    expect(m.revokeSession(1, m.jars[0] as number)).toMatchObject({ answer: true, cookie: "untouched" });
+    expect(m.apply(0, { kind: "read" })).toMatchObject({ cookie: "expired" });
+    expect(m.revokeOtherSessions(3).answer).toBe(1);
+    expect(m.revokeSession(3, m.jars[3] as number)).toMatchObject({ answer: true, cookie: "expired" });
+    expect(m.mySessions(2).answer.map((session) => session.ref)).toEqual([m.jars[2]]);
+  });
+
+  test("not logged in, mySessions is empty and the revokes end nothing", () => {
+    const m = model();
+    m.login(0, "u1", undefined);
+    m.apply(1, { kind: "set", key: "a", value: 1 });
+    expect(m.mySessions(1)).toMatchObject({ answer: [], userId: null, cookie: "untouched" });
+    expect(m.revokeSession(1, m.jars[0] as number).answer).toBe(false);
+    expect(m.revokeOtherSessions(1).answer).toBe(0);
+    expect(m.revokeSession(1, "overlong")).toMatchObject({
+      error: { code: "BAD_USER_INPUT" },
+      touched: false,
+    });
+    expect(m.mySessions(0).answer).toHaveLength(1);
+  });
 });

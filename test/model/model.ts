@@ -1,7 +1,7 @@
 /**
  * An in-memory model of the session contract (CONTRACT.md) as clients see it: per visitor the cookie its jar
- * holds, per issued session key the stored record, and for every operation the answer and the cookie effect the
- * contract prescribes. It knows nothing of the server; keys are plain numbers ("refs") that the comparison maps
+ * holds, per issued session key the stored record (and the user it is logged in as), and for every operation
+ * the answer and the cookie effect the contract prescribes. It knows nothing of the server; keys are plain numbers ("refs") that the comparison maps
  * to the real ids and cookie values.
  */
 import {
@@ -127,7 +127,36 @@ export interface LiveSession {
   entryExpiresAtMs: ReadonlyMap<string, number>;
   version: number;
   expiresAtMs: number;
+  /** The user it is logged in as. */
+  userId: string | undefined;
 }
+
+/** One session of a user, as `mySessions` lists it. */
+export interface ListedSession {
+  ref: number;
+  /** Whether it is the caller's own. */
+  current: boolean;
+  createdAtMs: number;
+  /** Its last save. */
+  lastSeenAtMs: number;
+  /** null for a browser-close session. */
+  expiresAtMs: number | null;
+  userAgent: string | null;
+}
+
+/** What the contract says one request of a user operation (login, mySessions, a revoke) answers. */
+export interface UserOutcome<T> extends Omit<RequestOutcome, "steps" | "error"> {
+  answer: T;
+  /** A refusal on the arguments alone (an id too long to name a session). */
+  error: { code: "BAD_USER_INPUT" } | undefined;
+  /** The session key's ref once the request is done, undefined when nothing is stored. */
+  ref: number | undefined;
+  /** The user the session was logged in as when the request read it (what `me` answers). */
+  userId: string | null;
+}
+
+/** The most of a User-Agent a login keeps. */
+export const MAX_USER_AGENT_LENGTH = 256;
 
 /** The expiry state a session record carries besides its data. */
 interface Policy {
@@ -137,22 +166,31 @@ interface Policy {
   fixedExpiresAtMs: number | undefined;
 }
 
-interface StoredSession extends Readonly<Policy> {
+/** Who a session is logged in as: bookkeeping outside its data, which no GraphQL field shows as an entry. */
+interface Login {
+  userId: string | undefined;
+  userAgent: string | undefined;
+}
+
+interface StoredSession extends Readonly<Policy>, Readonly<Login> {
   readonly data: ReadonlyMap<string, Json>;
   readonly entryExpiresAtMs: ReadonlyMap<string, number>;
   readonly version: number;
   readonly expiresAtMs: number;
   readonly createdAtMs: number;
+  /** Its last save (a save-every-request refresh included). */
+  readonly savedAtMs: number;
 }
 
 /** The session one request works on. */
-interface Working extends Policy {
+interface Working extends Policy, Login {
   ref: number | undefined;
   data: Map<string, Json>;
   entryExpiresAtMs: Map<string, number>;
   version: number;
   expiresAtMs: number | undefined;
   createdAtMs: number | undefined;
+  savedAtMs: number | undefined;
 }
 
 /** The operations that may run in parallel on one session, on distinct keys. */
@@ -205,7 +243,17 @@ export class SessionModel {
       entryExpiresAtMs: live.entryExpiresAtMs,
       version: record.version,
       expiresAtMs: record.expiresAtMs,
+      userId: record.userId,
     };
+  }
+
+  /** The refs of every stored session that has not expired (of `userId` only, when given), in the order issued. */
+  liveRefs(userId?: string): number[] {
+    return [...this.records]
+      .filter(([, record]) => record.expiresAtMs > this.nowMs)
+      .filter(([, record]) => userId === undefined || record.userId === userId)
+      .map(([ref]) => ref)
+      .sort((a, b) => a - b);
   }
 
   /** The visitor now presents the cookie the server issued for `ref` (another visitor's, or an old one). */
@@ -273,11 +321,25 @@ export class SessionModel {
       // "changes nothing and sets no cookie": not even a stale cookie is expired, nor an expiry refreshed.
       return { steps, error, touched: true, cookie: "untouched", cookieMaxAge: undefined };
     }
-    // The answer is resolved before the response step that SESSION_SAVE_EVERY_REQUEST adds.
+    return { steps, error, ...this.respond(visitor, session, wrote, arrivedWithCookie) };
+  }
+
+  /**
+   * The end of a request that touched the session, once its answer is resolved: the response step that
+   * SESSION_SAVE_EVERY_REQUEST adds, then the cookie. `wrote`: a save or a delete of this session reached the
+   * store during the request.
+   */
+  private respond(
+    visitor: number,
+    session: Working,
+    wrote: boolean,
+    arrivedWithCookie: boolean,
+  ): Omit<RequestOutcome, "steps" | "error"> {
     let refreshed = false;
     if (this.config.saveEveryRequest && !wrote && session.ref !== undefined) {
       // Re-saved to restart its expiry (a fixed or absolute end stays), without changing `version`.
       session.expiresAtMs = this.endIfSavedNow(session);
+      session.savedAtMs = this.nowMs;
       this.records.set(session.ref, snapshot(session));
       refreshed = true;
     }
@@ -294,7 +356,115 @@ export class SessionModel {
       cookie = "expired";
       this.jars[visitor] = undefined;
     }
-    return { steps, error, touched: true, cookie, cookieMaxAge };
+    return { touched: true, cookie, cookieMaxAge };
+  }
+
+  /**
+   * A request whose resolver logs the visitor's session in as `userId` (`context.session.login`), as Django's
+   * `login()`: a session of another user is flushed first (its record goes, and the login starts a new session:
+   * version from 0, a new createdAt), then the session is saved under a new key with the user recorded.
+   * The answer is the new key's ref.
+   */
+  login(visitor: number, userId: string, userAgent: string | undefined): UserOutcome<number> {
+    return this.userRequest(visitor, (session) => {
+      if (session.userId !== undefined && session.userId !== userId) {
+        if (session.ref !== undefined) this.records.delete(session.ref);
+        Object.assign(session, blank());
+      }
+      session.userId = userId;
+      session.userAgent = userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
+      // Against session fixation the key is cycled, even for a session never stored.
+      if (session.ref !== undefined) this.records.delete(session.ref);
+      session.ref = this.issue();
+      this.save(session);
+      return { answer: session.ref, wrote: true };
+    });
+  }
+
+  /** `mySessions`: every live session of the caller's user, newest first (by createdAt); [] when not logged in. */
+  mySessions(visitor: number): UserOutcome<ListedSession[]> {
+    return this.userRequest(visitor, (session) => ({
+      answer: session.userId === undefined ? [] : this.sessionsOf(session.userId, session.ref),
+      wrote: false,
+    }));
+  }
+
+  /**
+   * `revokeSession(id)` of the session `target` (a ref, or an id that names no session, or one over 64
+   * characters, refused before the session is read): true when it is a live session of the caller's user, and
+   * then it ends; one's own session ends as a logout does. False when not logged in.
+   */
+  revokeSession(visitor: number, target: number | "unknown" | "overlong"): UserOutcome<boolean> {
+    if (target === "overlong") {
+      const refused = { code: "BAD_USER_INPUT" as const };
+      return {
+        answer: false,
+        error: refused,
+        touched: false,
+        cookie: "untouched",
+        cookieMaxAge: undefined,
+        ref: undefined,
+        userId: null,
+      };
+    }
+    return this.userRequest(visitor, (session) => {
+      if (session.userId === undefined) return { answer: false, wrote: false };
+      if (target === session.ref) {
+        this.records.delete(target);
+        Object.assign(session, blank());
+        return { answer: true, wrote: true };
+      }
+      const record = target === "unknown" ? undefined : this.records.get(target);
+      if (record === undefined || !this.isLiveOf(record, session.userId))
+        return { answer: false, wrote: false };
+      this.records.delete(target as number);
+      return { answer: true, wrote: false };
+    });
+  }
+
+  /** `revokeOtherSessions`: ends every live session of the caller's user but its own; how many (0 when not logged in). */
+  revokeOtherSessions(visitor: number): UserOutcome<number> {
+    return this.userRequest(visitor, (session) => {
+      const { userId } = session;
+      if (userId === undefined) return { answer: 0, wrote: false };
+      const ending = [...this.records].filter(
+        ([ref, record]) => ref !== session.ref && this.isLiveOf(record, userId),
+      );
+      for (const [ref] of ending) this.records.delete(ref);
+      return { answer: ending.length, wrote: false };
+    });
+  }
+
+  /** A request that reads the visitor's session (to learn its user) and then does `act`, which says whether it wrote that session. */
+  private userRequest<T>(
+    visitor: number,
+    act: (session: Working) => { answer: T; wrote: boolean },
+  ): UserOutcome<T> {
+    const arrivedWithCookie = this.jars[visitor] !== undefined;
+    const session = this.load(visitor);
+    const userId = session.userId ?? null;
+    const { answer, wrote } = act(session);
+    const response = this.respond(visitor, session, wrote, arrivedWithCookie);
+    return { answer, error: undefined, ...response, ref: session.ref, userId };
+  }
+
+  private isLiveOf(record: StoredSession, userId: string): boolean {
+    return record.userId === userId && record.expiresAtMs > this.nowMs;
+  }
+
+  /** The live sessions of `userId`, newest first, as the store holds them (before a refresh of this request). */
+  private sessionsOf(userId: string, currentRef: number | undefined): ListedSession[] {
+    return [...this.records]
+      .filter(([, record]) => this.isLiveOf(record, userId))
+      .sort(([, a], [, b]) => b.createdAtMs - a.createdAtMs)
+      .map(([ref, record]) => ({
+        ref,
+        current: ref === currentRef,
+        createdAtMs: record.createdAtMs,
+        lastSeenAtMs: record.savedAtMs,
+        expiresAtMs: this.browserClose(record) ? null : record.expiresAtMs,
+        userAgent: record.userAgent ?? null,
+      }));
   }
 
   /**
@@ -369,10 +539,9 @@ export class SessionModel {
         modified = true;
         break;
       case "clear":
-        // As in Django, the chosen expiry lives among the entries and goes with them (a fixed end too).
-        session.data.clear();
-        session.entryExpiresAtMs.clear();
-        Object.assign(session, defaultPolicy());
+        // As in Django, the chosen expiry lives among the entries and goes with them (a fixed end too), and so
+        // does the login: clearing a session logs it out.
+        empty(session);
         modified = true;
         break;
       case "setExpiry":
@@ -461,18 +630,21 @@ export class SessionModel {
       entryExpiresAtMs,
       expirySeconds: record.expirySeconds,
       fixedExpiresAtMs: record.fixedExpiresAtMs,
+      userId: record.userId,
+      userAgent: record.userAgent,
       version: record.version,
       expiresAtMs: record.expiresAtMs,
       createdAtMs: record.createdAtMs,
+      savedAtMs: record.savedAtMs,
     };
   }
 
   /**
    * A change: saved under its key (a fresh one when nothing was stored), or deleted once nothing is left — no
-   * live entry and the default policy (entries past their time count as nothing).
+   * live entry, the default policy and no login (entries past their time count as nothing).
    */
   private persist(session: Working): void {
-    if (session.data.size === 0 && isDefaultPolicy(session)) {
+    if (session.data.size === 0 && isDefaultPolicy(session) && session.userId === undefined) {
       if (session.ref !== undefined) this.records.delete(session.ref);
       Object.assign(session, blank());
       return;
@@ -485,6 +657,7 @@ export class SessionModel {
   private save(session: Working): void {
     session.version += 1;
     session.createdAtMs ??= this.nowMs;
+    session.savedAtMs = this.nowMs;
     session.expiresAtMs = this.endIfSavedNow(session);
     this.records.set(session.ref as number, snapshot(session));
   }
@@ -609,10 +782,20 @@ function blank(): Working {
     data: new Map(),
     entryExpiresAtMs: new Map(),
     ...defaultPolicy(),
+    userId: undefined,
+    userAgent: undefined,
     version: 0,
     expiresAtMs: undefined,
     createdAtMs: undefined,
+    savedAtMs: undefined,
   };
+}
+
+/** Django's `clear()`: the entries go, and with them the chosen expiry and the login; key and version stay. */
+function empty(session: Working): void {
+  session.data.clear();
+  session.entryExpiresAtMs.clear();
+  Object.assign(session, defaultPolicy(), { userId: undefined, userAgent: undefined });
 }
 
 function snapshot(session: Working): StoredSession {
@@ -621,8 +804,11 @@ function snapshot(session: Working): StoredSession {
     entryExpiresAtMs: new Map(session.entryExpiresAtMs),
     expirySeconds: session.expirySeconds,
     fixedExpiresAtMs: session.fixedExpiresAtMs,
+    userId: session.userId,
+    userAgent: session.userAgent,
     version: session.version,
     expiresAtMs: session.expiresAtMs as number,
     createdAtMs: session.createdAtMs as number,
+    savedAtMs: session.savedAtMs as number,
   };
 }

@@ -1,11 +1,18 @@
 /** The server side of a model run: the visitors' clients, what the server showed, and how requests are sent. */
-import type { GraphQLClient, GraphQLResult, TestServer } from "../helpers/server";
+import { GraphQLClient, type GraphQLResult, type TestServer } from "../helpers/server";
 import { type Probe, requestFor, type SendContext } from "./documents";
 import type { Operation } from "./operations";
 
 /** The server side of a run: the visitors' clients and what the server showed for each key the model knows. */
 export interface Real {
   readonly server: TestServer;
+  /** The GraphQL endpoint of the application beside it (login, logout, me; see app.ts). */
+  readonly appUrl: string;
+  /**
+   * What the model's user ids are prefixed with on the server: the runs of a property share one server, whose
+   * store keeps the sessions of earlier runs, so each run logs in users of its own.
+   */
+  readonly userPrefix: string;
   readonly cookie: CookieRules;
   /** One client (one cookie jar) per visitor; replaced when a visitor's cookies are cleared. */
   readonly visitors: GraphQLClient[];
@@ -47,9 +54,18 @@ export function cookieRulesFromEnv(env: Readonly<Record<string, string | undefin
 }
 
 /** A fresh server side for one run: new, empty cookie jars. */
-export function newReal(server: TestServer, visitors: number, cookie: CookieRules, counters: Counters): Real {
+export function newReal(
+  server: TestServer,
+  appUrl: string,
+  userPrefix: string,
+  visitors: number,
+  cookie: CookieRules,
+  counters: Counters,
+): Real {
   return {
     server,
+    appUrl,
+    userPrefix,
     cookie,
     visitors: Array.from({ length: visitors }, () => server.client()),
     idOf: new Map(),
@@ -76,4 +92,14 @@ export function clientOf(real: Real, visitor: number): GraphQLClient {
   const client = real.visitors[visitor];
   if (client === undefined) throw new Error(`no visitor ${visitor}`);
   return client;
+}
+
+/** The visitor on the application's endpoint: a client sharing the visitor's cookie jar. */
+export function appClientOf(real: Real, visitor: number): GraphQLClient {
+  return new GraphQLClient(real.appUrl, clientOf(real, visitor).jar);
+}
+
+/** The server's user id for one of the model's. */
+export function realUserId(real: Real, userId: string): string {
+  return `${real.userPrefix}${userId}`;
 }

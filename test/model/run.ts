@@ -4,6 +4,7 @@ import "reflect-metadata";
 import fc from "fast-check";
 import { ManualClock } from "../helpers/clock";
 import { startTestServer } from "../helpers/server";
+import { startModelApp } from "./app";
 import { sessionCommands } from "./arbitraries";
 import { modelConfigFromEnv, SessionModel } from "./model";
 import { type Counters, cookieRulesFromEnv, newReal } from "./real";
@@ -80,9 +81,9 @@ function wholeNumber(
  * Checks a real server against the model (a soak run: `MODEL_RUNS=2000 MODEL_SEED=$RANDOM npx jest test/model`,
  * or call this with another SESSION_STORE; replay a failure with MODEL_SEED, MODEL_PATH and MODEL_REPLAY_PATH set
  * to the seed, path and replayPath it printed): starts one (in process, on 127.0.0.1, with a manual clock) with
- * `env`, runs `runs` random command sequences of up to `steps` commands over several visitors, compares every
- * answer and cookie with the model, and prints one line with the seed and the number of operations. A
- * divergence fails with fast-check's report: the shrunk command sequence, the seed and the replay path.
+ * `env` and the application that logs visitors in beside it (app.ts), runs `runs` random command sequences of
+ * up to `steps` commands over several visitors and users, compares every answer and cookie with the model, and
+ * prints one line with the seed and the number of operations. A divergence fails with fast-check's report: the shrunk command sequence, the seed and the replay path.
  */
 export async function runSessionModel(options: SessionModelOptions = {}): Promise<SessionModelReport> {
   const settings = modelSettingsFromEnv();
@@ -98,6 +99,11 @@ export async function runSessionModel(options: SessionModelOptions = {}): Promis
   const label = options.label ?? env.SESSION_STORE ?? "memory://";
   const counters: Counters = { steps: 0, operations: 0 };
   const server = await startTestServer({ env, clock: new ManualClock() });
+  const app = await startModelApp(server.server.sessions).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  let run = 0;
   const started = performance.now();
   let outcome = "passed";
   try {
@@ -106,7 +112,7 @@ export async function runSessionModel(options: SessionModelOptions = {}): Promis
         await fc.asyncModelRun(
           () => ({
             model: new SessionModel(config, server.clock.now(), visitors),
-            real: newReal(server, visitors, cookie, counters),
+            real: newReal(server, app.graphqlUrl, `run${++run}/`, visitors, cookie, counters),
           }),
           commands,
         );
@@ -117,6 +123,7 @@ export async function runSessionModel(options: SessionModelOptions = {}): Promis
     outcome = "FAILED";
     throw error;
   } finally {
+    await app.stop();
     await server.close();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     process.stdout.write(
