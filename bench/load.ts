@@ -34,8 +34,12 @@ export interface LoadOptions {
   fixtures: Fixtures;
   connections: number;
   durationSeconds: number;
-  /** The other processes the bench started (the idle server, redis-server), whose CPU is not contention. */
-  companionPids: readonly number[];
+  /**
+   * The other processes the bench started or serves itself from (the idle server, redis-server, the backends of
+   * its own PostgreSQL database), whose CPU is not contention. A function is asked again at the end, so that
+   * processes started during the run (a pool's new connections) are counted too.
+   */
+  companionPids: readonly number[] | (() => readonly number[]);
 }
 
 /**
@@ -50,7 +54,7 @@ export async function runLoad(server: RunningServer, options: LoadOptions): Prom
   const latencies: number[] = [];
   const serverCpuBefore = processCpuSeconds(server.pid);
   const loaderCpuBefore = ownCpuSeconds();
-  const companionsBefore = companionCpuSeconds(options.companionPids);
+  const companionsBefore = companionCpu(options.companionPids);
   const machineBefore = machineBusySeconds();
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -66,7 +70,7 @@ export async function runLoad(server: RunningServer, options: LoadOptions): Prom
   const elapsedSeconds = (performance.now() - started) / 1000;
   const serverCpu = (processCpuSeconds(server.pid) - serverCpuBefore) / elapsedSeconds;
   const loaderCpu = (ownCpuSeconds() - loaderCpuBefore) / elapsedSeconds;
-  const companions = (companionCpuSeconds(options.companionPids) - companionsBefore) / elapsedSeconds;
+  const companions = companionCpuSince(options.companionPids, companionsBefore) / elapsedSeconds;
   const machine = (machineBusySeconds() - machineBefore) / elapsedSeconds;
   const lost =
     hot === undefined
@@ -166,6 +170,25 @@ export function summariseRounds(rounds: readonly RunResult[]): RunResult {
   };
 }
 
-function companionCpuSeconds(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+/** Each companion process's CPU seconds so far, by pid (those that cannot be read are left out). */
+export function companionCpu(pids: readonly number[] | (() => readonly number[])): Map<number, number> {
+  const seconds = new Map<number, number>();
+  for (const pid of typeof pids === "function" ? pids() : pids) {
+    const used = processCpuSeconds(pid);
+    if (!Number.isNaN(used)) seconds.set(pid, used);
+  }
+  return seconds;
+}
+
+/**
+ * The CPU seconds the companions used since `before` was taken: a process that appeared meanwhile counts whole,
+ * one that has exited since counts nothing (its last moments are lost, a small undercount).
+ */
+export function companionCpuSince(
+  pids: readonly number[] | (() => readonly number[]),
+  before: ReadonlyMap<number, number>,
+): number {
+  let sum = 0;
+  for (const [pid, used] of companionCpu(pids)) sum += used - (before.get(pid) ?? 0);
+  return sum;
 }

@@ -21,12 +21,13 @@ export interface RoundsOptions {
 /**
  * One workload on every target of a store: a warm-up each (reported only when it had errors), then the measured
  * rounds, alternating the order so drift hits all alike, with a progress line each. While one target runs, the
- * other targets' servers and `storePids` count as the bench's own CPU. Returns each target's rounds, in order.
+ * other targets' servers and `storePids` (asked again at the end of each run when a function) count as the
+ * bench's own CPU. Returns each target's rounds, in order.
  */
 export async function runRounds<T extends readonly LoadTarget[]>(
   store: string,
   targets: T,
-  storePids: readonly number[],
+  storePids: readonly number[] | (() => readonly number[]),
   options: RoundsOptions,
 ): Promise<{ -readonly [K in keyof T]: RunResult[] }> {
   const { workload } = options;
@@ -36,9 +37,9 @@ export async function runRounds<T extends readonly LoadTarget[]>(
       fixtures: target.fixtures,
       connections: options.connections,
       durationSeconds,
-      companionPids: [
+      companionPids: () => [
         ...targets.filter((other) => other !== target).map((other) => other.server.pid),
-        ...storePids,
+        ...(typeof storePids === "function" ? storePids() : storePids),
       ],
     });
   if (options.warmupSeconds > 0) {

@@ -1,19 +1,30 @@
 /**
- * The scale of the stores: fills SQLite and Redis with N sessions (default 1,000,000) through the store adapter,
- * reports bytes per ~1 KB session, W1 spread over random sessions (W1R) at N against the same at 1 k, and how
- * long removing 100,000 expired sessions takes beside the N live ones and the longest request it stalls. Servers
- * run pinned to core 0 as in `npm run bench`; every answer is checked. Writes bench/results/scale-*.{json,md}.
+ * The scale of the stores: fills SQLite, Redis and PostgreSQL with N sessions (default 1,000,000) through the
+ * store adapter, reports bytes per ~1 KB session, W1 spread over random sessions (W1R) at N against the same at
+ * 1 k, how long removing 100,000 expired sessions takes beside the N live ones and the longest request it stalls,
+ * and how long listing and revoking a user's 1,000 sessions among the N take. Servers run pinned to core 0 as in
+ * `npm run bench`; every answer is checked. Writes bench/results/scale-*.{json,md}.
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { CookieSigner } from "../src/http/cookie";
 import { envelope } from "../src/stores/keyv-store";
 import { type Pinning } from "./cpu";
+import type { RunResult } from "./load";
 import { CommandLine } from "./options";
 import { runRounds } from "./rounds";
 import { beginRun, runMeta } from "./run-meta";
-import { type ScaleMeta, type ScaleResult, scaleTable, writeScaleReport } from "./scale-report";
 import {
+  SCALE_PARTS,
+  type ScaleMeta,
+  type ScalePart,
+  type ScaleResult,
+  type SweepResult,
+  scaleTable,
+  writeScaleReport,
+} from "./scale-report";
+import {
+  type Filled,
   fillInChunks,
   openScaleStore,
   SCALE_STORE_NAMES,
@@ -21,12 +32,15 @@ import {
   type ScaleStoreName,
 } from "./scale-stores";
 import { measureSweep, PROBE, SWEEP_INTERVAL_SECONDS } from "./scale-sweep";
+import { measureUsers, planUsers, type UsersPlan, type UsersResult } from "./scale-users";
 import { type RunningServer, startServer } from "./servers";
 import { COOKIE_NAME, type Fixtures, SESSION_AGE_MS, SESSION_DATA } from "./workloads";
 
 const USAGE = `usage: node -r @swc-node/register bench/scale.ts [options]
   --sessions <n>     live sessions in the big store (default 1000000)
-  --stores <list>    ${SCALE_STORE_NAMES.join(",")} (default both)
+  --stores <list>    ${SCALE_STORE_NAMES.join(",")} (default all)
+  --parts <list>     ${SCALE_PARTS.join(",")}: W1R at N against at 1 k, the sweep, listing and revoking a
+                     user's 1,000 sessions (default all; the load and its bytes per session always run)
   --duration <s>     seconds per measured W1R run (default 4)
   --warmup <s>       seconds of W1R warm-up per server, not measured (default 1)
   --rounds <n>       W1R runs per server; the table shows the median (default 3)
@@ -42,6 +56,7 @@ const SMALL_SESSIONS = 1000;
 interface Options {
   sessions: number;
   stores: ScaleStoreName[];
+  parts: ScalePart[];
   durationSeconds: number;
   warmupSeconds: number;
   rounds: number;
@@ -58,6 +73,7 @@ function readOptions(argv: string[]): Options {
   const values = cli.parse(argv, {
     sessions: { type: "string", default: "1000000" },
     stores: { type: "string", default: SCALE_STORE_NAMES.join(",") },
+    parts: { type: "string", default: SCALE_PARTS.join(",") },
     duration: { type: "string", default: "4" },
     warmup: { type: "string", default: "1" },
     rounds: { type: "string", default: "3" },
@@ -73,6 +89,7 @@ function readOptions(argv: string[]): Options {
   return {
     sessions,
     stores: cli.listOf("stores", values.stores, SCALE_STORE_NAMES),
+    parts: cli.listOf("parts", values.parts, SCALE_PARTS),
     durationSeconds: cli.number("duration", values.duration, 0.5),
     warmupSeconds: cli.number("warmup", values.warmup, 0),
     rounds: cli.whole("rounds", values.rounds, 1),
@@ -92,12 +109,16 @@ interface Run {
   signer: CookieSigner;
 }
 
-/** Fills a small and a big store, compares W1R on them, then sweeps beside the big one's live sessions. */
+/**
+ * Fills a big store (and, for W1R, a small one), compares W1R on them, sweeps beside the big one's live sessions,
+ * then lists and revokes a user's sessions in it with no server running: each part when `--parts` names it.
+ */
 async function scaleStore(name: ScaleStoreName, run: Run): Promise<ScaleResult> {
   const { options } = run;
-  const small = await openScaleStore(name);
+  const parts = new Set(options.parts);
+  const small = parts.has("w1r") ? await openScaleStore(name) : undefined;
   const large = await openScaleStore(name).catch(async (error: unknown) => {
-    await small.close();
+    await small?.close();
     throw error;
   });
   const servers: RunningServer[] = [];
@@ -106,30 +127,46 @@ async function scaleStore(name: ScaleStoreName, run: Run): Promise<ScaleResult> 
     servers.push(server);
     return server;
   };
+  const stop = async (server: RunningServer) => {
+    servers.splice(servers.indexOf(server), 1);
+    await server.stop();
+  };
   try {
     const loaded = await loadStores(small, large, options);
-    const smallServer = await start(small);
-    const largeServer = await start(large);
-    const largeFixtures = fixtures(loaded.largeKeys, run.signer);
-    // W1R on both, alternating between them.
-    const [smallReads, largeReads] = await runRounds(
-      name,
-      [
-        {
-          server: smallServer,
-          fixtures: fixtures(loaded.smallKeys, run.signer),
-          name: `at ${SMALL_SESSIONS}`,
-        },
-        { server: largeServer, fixtures: largeFixtures, name: `at ${options.sessions}` },
-      ] as const,
-      [...small.pids(), ...large.pids()],
-      { ...options, workload: "W1R" },
-    );
-    await smallServer.stop();
-    servers.splice(servers.indexOf(smallServer), 1);
-
-    const rate = options.sessions / loaded.loadSeconds;
-    const sweep = await measureSweep(large, largeServer, largeFixtures.poolCookies, rate, options.expiring);
+    let smallReads: RunResult[] | undefined;
+    let largeReads: RunResult[] | undefined;
+    let sweep: SweepResult | undefined;
+    if (small !== undefined || parts.has("sweep")) {
+      const smallServer = small === undefined ? undefined : await start(small);
+      const largeServer = await start(large);
+      const largeFixtures = fixtures(loaded.large.kept, run.signer);
+      if (small !== undefined && smallServer !== undefined) {
+        // W1R on both, alternating between them.
+        [smallReads, largeReads] = await runRounds(
+          name,
+          [
+            {
+              server: smallServer,
+              fixtures: fixtures(loaded.smallKeys, run.signer),
+              name: `at ${SMALL_SESSIONS}`,
+            },
+            { server: largeServer, fixtures: largeFixtures, name: `at ${options.sessions}` },
+          ] as const,
+          () => [...small.pids(), ...large.pids()],
+          { ...options, workload: "W1R" },
+        );
+        await stop(smallServer);
+      }
+      if (parts.has("sweep")) {
+        const rate = options.sessions / loaded.loadSeconds;
+        sweep = await measureSweep(large, largeServer, largeFixtures.poolCookies, rate, options.expiring);
+      }
+      await stop(largeServer);
+    }
+    let users: UsersResult | undefined;
+    if (loaded.usersPlan !== undefined) {
+      users = await measureUsers(large, loaded.usersPlan, loaded.large, run.secret);
+    }
     return {
       store: name,
       sessions: options.sessions,
@@ -140,6 +177,7 @@ async function scaleStore(name: ScaleStoreName, run: Run): Promise<ScaleResult> 
       smallReads,
       largeReads,
       sweep,
+      users,
     };
   } finally {
     for (const server of servers) {
@@ -147,7 +185,7 @@ async function scaleStore(name: ScaleStoreName, run: Run): Promise<ScaleResult> 
         .stop()
         .catch((error: unknown) => console.error(`bench:scale: ${(error as Error).message}`));
     }
-    await small.close();
+    await small?.close();
     await large.close();
   }
 }
@@ -163,34 +201,50 @@ function startOn(store: ScaleStore, run: Run): Promise<RunningServer> {
   });
 }
 
-/** What filling the two stores gave: the pools' session keys, and the big store's numbers. */
+/** What filling the stores gave: the pools' session keys, the users' sessions, and the big store's numbers. */
 interface Loaded {
   smallKeys: string[];
-  largeKeys: string[];
+  /** The big store's W1R pool (`kept`) and its users' sessions (`owned`). */
+  large: Filled;
+  usersPlan: UsersPlan | undefined;
   loadSeconds: number;
   storedValueBytes: number;
   bytesPerSession: number;
 }
 
-/** Fills the small store with 1 k live sessions and the big one with N, measuring the big one's growth. */
-async function loadStores(small: ScaleStore, large: ScaleStore, options: Options): Promise<Loaded> {
+/**
+ * Fills the small store (when there is one) with 1 k live sessions and the big one with N, among them the users'
+ * sessions when the users' part runs, measuring the big one's growth.
+ */
+async function loadStores(
+  small: ScaleStore | undefined,
+  large: ScaleStore,
+  options: Options,
+): Promise<Loaded> {
   const emptyBytes = await large.bytesUsed();
   // As long as the server gives a new session, so the live ones outlast the run as real ones would.
   const liveUntil = Date.now() + SESSION_AGE_MS;
-  const smallKeep = new Set(randomIndices(options.poolSize, SMALL_SESSIONS));
-  const smallKeys = await small.fill(SMALL_SESSIONS, liveUntil, smallKeep);
-  const loadStarted = performance.now();
+  let smallKeys: string[] = [];
+  if (small !== undefined) {
+    const smallKeep = new Set(randomIndices(options.poolSize, SMALL_SESSIONS));
+    smallKeys = (await small.fill(SMALL_SESSIONS, liveUntil, { keep: smallKeep })).kept;
+  }
   const keep = new Set(randomIndices(options.poolSize, options.sessions));
-  const largeKeys = await fillInChunks(large, options.sessions, liveUntil, keep);
+  const usersPlan = options.parts.includes("users") ? planUsers(options.sessions, keep) : undefined;
+  const loadStarted = performance.now();
+  const filled = await fillInChunks(large, options.sessions, liveUntil, { keep, owners: usersPlan?.owners });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const settleStarted = performance.now();
+  await large.afterLoad();
+  const settleSeconds = (performance.now() - settleStarted) / 1000;
   const bytesPerSession = ((await large.bytesUsed()) - emptyBytes) / options.sessions;
   const storedValueBytes = envelope({ data: SESSION_DATA, expiresAtMs: liveUntil, version: 1 }).length;
   console.log(
     `${large.name}: ${options.sessions} sessions loaded in ${loadSeconds.toFixed(1)} s ` +
-      `(${Math.round(options.sessions / loadSeconds)}/s); ${bytesPerSession.toFixed(0)} bytes per session, ` +
-      `${storedValueBytes} bytes of JSON stored per session`,
+      `(${Math.round(options.sessions / loadSeconds)}/s; then ${settleSeconds.toFixed(1)} s settling); ` +
+      `${bytesPerSession.toFixed(0)} bytes per session, ${storedValueBytes} bytes of JSON stored per session`,
   );
-  return { smallKeys, largeKeys, loadSeconds, storedValueBytes, bytesPerSession };
+  return { smallKeys, large: filled, usersPlan, loadSeconds, storedValueBytes, bytesPerSession };
 }
 
 /** `count` distinct numbers drawn at random from 0 … `of` - 1. */
@@ -217,6 +271,7 @@ async function main(): Promise<void> {
 
   const meta: ScaleMeta = {
     ...runMeta(start, options),
+    parts: options.parts,
     probe: `${PROBE.connections} connections each sending one W1R read every ${PROBE.periodMs} ms`,
     sweepIntervalSeconds: SWEEP_INTERVAL_SECONDS,
   };
