@@ -184,12 +184,7 @@ export class Session {
    * among the entries, so clearing a session logs it out).
    */
   clear(): void {
-    this.data = emptyData();
-    this.entryExpiresAtMs = undefined;
-    this.expirySeconds = undefined;
-    this.fixedExpiresAtMs = undefined;
-    this.userId = undefined;
-    this.userAgent = undefined;
+    this.emptyState();
     this.modified = true;
   }
 
@@ -250,8 +245,7 @@ export class Session {
 
   /** Whether the session (and its cookie) ends when the browser closes. */
   getExpireAtBrowserClose(): boolean {
-    if (this.fixedExpiresAtMs !== undefined) return false;
-    return this.expirySeconds === undefined ? this.policy.expireAtBrowserClose : this.expirySeconds === 0;
+    return endsAtBrowserClose(this.expirySeconds, this.fixedExpiresAtMs, this.policy);
   }
 
   /** Whether the session holds no entries (a chosen expiry alone does not count). */
@@ -312,12 +306,7 @@ export class Session {
     this.loaded = true;
     if (record === undefined) {
       // Nothing is stored: whatever this session held (a copy from an earlier save, say) is gone with it.
-      this.data = emptyData();
-      this.entryExpiresAtMs = undefined;
-      this.expirySeconds = undefined;
-      this.fixedExpiresAtMs = undefined;
-      this.userId = undefined;
-      this.userAgent = undefined;
+      this.emptyState();
       this.forget();
       return;
     }
@@ -372,12 +361,7 @@ export class Session {
 
   /** Empties the session and drops its key (Django's flush, after the record was deleted). */
   reset(): void {
-    this.data = emptyData();
-    this.entryExpiresAtMs = undefined;
-    this.expirySeconds = undefined;
-    this.fixedExpiresAtMs = undefined;
-    this.userId = undefined;
-    this.userAgent = undefined;
+    this.emptyState();
     this.loaded = true;
     this.markDeleted();
   }
@@ -409,6 +393,16 @@ export class Session {
     this.modified = snapshot.modified;
   }
 
+  /** No entries, the default expiry policy, no login: what clear(), a flush and a vanished record leave. */
+  private emptyState(): void {
+    this.data = emptyData();
+    this.entryExpiresAtMs = undefined;
+    this.expirySeconds = undefined;
+    this.fixedExpiresAtMs = undefined;
+    this.userId = undefined;
+    this.userAgent = undefined;
+  }
+
   /**
    * Entries whose `expiresIn` has passed are gone for every reader. They leave the data here, without marking the
    * session modified: the next save writes the data without them, and a read alone saves nothing.
@@ -433,6 +427,19 @@ export class Session {
     for (const _ in this.entryExpiresAtMs) return;
     this.entryExpiresAtMs = undefined;
   }
+}
+
+/**
+ * Whether a session with this expiry choice ends when the browser closes: never with a fixed end, with 0 seconds
+ * chosen, or under the policy's default when nothing was chosen.
+ */
+export function endsAtBrowserClose(
+  expirySeconds: number | undefined,
+  fixedExpiresAtMs: number | undefined,
+  policy: ExpiryPolicy,
+): boolean {
+  if (fixedExpiresAtMs !== undefined) return false;
+  return expirySeconds === undefined ? policy.expireAtBrowserClose : expirySeconds === 0;
 }
 
 /** Throws unless `seconds` is a whole number of seconds from 1 to ten years. */
