@@ -13,8 +13,8 @@ import { KeyedLock } from "./keyed-lock";
 import { newSessionKey, publicId } from "./keys";
 import type { SessionLimits } from "./limits";
 import { RecentRecords } from "./recent-records";
-import { type Clock, type ExpiryPolicy, Session, systemClock } from "./session";
-import type { SaveOutcome, SessionRecord, SessionStore } from "./store";
+import { type Clock, type ExpiryPolicy, endsAtBrowserClose, Session, systemClock } from "./session";
+import type { SaveOutcome, SessionRecord, SessionStore, StoredSession } from "./store";
 
 /** How many sessions a revoke deletes at once. */
 const REVOKE_BATCH = 32;
@@ -125,7 +125,12 @@ export class SessionService {
 
   /** The non-secret handle of a stored session, or null. */
   publicId(session: Session): string | null {
-    return session.sessionKey === undefined ? null : publicId(session.sessionKey, this.options.idSecret);
+    return session.sessionKey === undefined ? null : this.idOf(session.sessionKey);
+  }
+
+  /** The public id (Session.id) of a session key. */
+  idOf(sessionKey: string): string {
+    return publicId(sessionKey, this.options.idSecret);
   }
 
   /** Loads the session for reading. */
@@ -229,16 +234,9 @@ export class SessionService {
           session.logIn(userId, options.userAgent);
         };
         if (session.sessionKey === undefined) {
-          // Nothing stored yet: the first save is the new key.
+          // Nothing stored yet: the first save is a new session under a new key, as any first save is.
           prepare();
-          await this.admitNew(session);
-          const record = session.toRecord(this.clock.now(), 1);
-          const targetKey = newSessionKey();
-          if (!(await this.call(deadline, () => this.options.store.save(targetKey, record, undefined)))) {
-            throw new ConflictError();
-          }
-          session.markSaved(targetKey, record);
-          this.report("created");
+          if (!(await this.persist(session, deadline, session.checkSize())).saved) throw new ConflictError();
           return;
         }
         await this.rekey(session, deadline, prepare);
@@ -265,7 +263,7 @@ export class SessionService {
     const owned = await this.ownedSessions(userId, deadline);
     const ending = owned
       .map(({ sessionKey }) => sessionKey)
-      .filter((sessionKey) => !kept.has(publicId(sessionKey, this.options.idSecret)));
+      .filter((sessionKey) => !kept.has(this.idOf(sessionKey)));
     let ended = 0;
     // Some at a time rather than one by one, so a user with many sessions is done well within the deadline.
     for (let start = 0; start < ending.length; start += REVOKE_BATCH) {
@@ -280,18 +278,12 @@ export class SessionService {
   async revokeUserSession(userId: string, id: string): Promise<boolean> {
     const deadline = this.deadline();
     const owned = await this.ownedSessions(userId, deadline);
-    const target = owned.find(({ sessionKey }) => publicId(sessionKey, this.options.idSecret) === id);
+    const target = owned.find(({ sessionKey }) => this.idOf(sessionKey) === id);
     return target !== undefined && (await this.end(target.sessionKey, deadline));
-  }
-
-  /** The public id of a session key. */
-  idOf(sessionKey: string): string {
-    return publicId(sessionKey, this.options.idSecret);
   }
 
   /** Deletes a session's record, whatever it holds, and drops the copy kept of it. */
   private async end(sessionKey: string, deadline: number): Promise<boolean> {
-    this.recent?.forget(sessionKey);
     const deleted = await this.call(deadline, () => this.options.store.delete(sessionKey));
     this.recent?.forget(sessionKey);
     if (deleted) this.report("revoked");
@@ -299,7 +291,7 @@ export class SessionService {
   }
 
   /** A user's live sessions, newest first, from the store's index. */
-  private async ownedSessions(userId: string, deadline: number): Promise<StoredSessionOf[]> {
+  private async ownedSessions(userId: string, deadline: number): Promise<StoredSession[]> {
     checkUserId(userId);
     const { store } = this.options;
     if (store.listOwnedBy === undefined) throw new UnsupportedError("list a user's sessions");
@@ -326,13 +318,13 @@ export class SessionService {
   }
 
   private describe(sessionKey: string, record: SessionRecord): UserSession {
-    const browserClose =
-      record.fixedExpiresAtMs === undefined &&
-      (record.expirySeconds === undefined
-        ? this.options.policy.expireAtBrowserClose
-        : record.expirySeconds === 0);
+    const browserClose = endsAtBrowserClose(
+      record.expirySeconds,
+      record.fixedExpiresAtMs,
+      this.options.policy,
+    );
     return {
-      id: publicId(sessionKey, this.options.idSecret),
+      id: this.idOf(sessionKey),
       createdAt: new Date(record.createdAtMs ?? lastSeen(record)),
       lastSeenAt: new Date(lastSeen(record)),
       expiresAt: browserClose ? null : new Date(record.expiresAtMs),
@@ -567,8 +559,6 @@ export class SessionService {
   }
 }
 
-type StoredSessionOf = { sessionKey: string; record: SessionRecord };
-
 /** Longest user id a login takes: ids are the application's own, and every store indexes them. */
 const MAX_USER_ID_LENGTH = 256;
 
@@ -585,7 +575,7 @@ function lastSeen(record: SessionRecord): number {
 }
 
 /** Whether `a` was used less recently than `b`; ties go by key, so every instance orders sessions alike. */
-function usedBefore(a: StoredSessionOf, b: StoredSessionOf): boolean {
+function usedBefore(a: StoredSession, b: StoredSession): boolean {
   const [seenA, seenB] = [lastSeen(a.record), lastSeen(b.record)];
   return seenA !== seenB ? seenA < seenB : a.sessionKey < b.sessionKey;
 }
