@@ -48,17 +48,21 @@ export function sealedStore(
   if (sealing === undefined) throw new Error("sealedStore needs at least one key");
   const innerSaveOrRead = inner.saveOrRead?.bind(inner);
   const innerListOwnedBy = inner.listOwnedBy?.bind(inner);
+  /** A record as stored, opened when sealed; undefined, with `onUnreadable` told, when no key opens it. */
+  const readable = (record: SessionRecord, sessionKey: string): SessionRecord | undefined => {
+    if (record.sealed === undefined) return record;
+    try {
+      return open(record, record.sealed, sessionKey, keys);
+    } catch (error) {
+      onUnreadable(error);
+      return undefined;
+    }
+  };
   return {
     outOfProcess: inner.outOfProcess,
     async load(sessionKey) {
       const record = await inner.load(sessionKey);
-      if (record?.sealed === undefined) return record;
-      try {
-        return open(record, record.sealed, sessionKey, keys);
-      } catch (error) {
-        onUnreadable(error);
-        return undefined;
-      }
+      return record === undefined ? undefined : readable(record, sessionKey);
     },
     save: (sessionKey, record, expected) =>
       inner.save(sessionKey, seal(record, sessionKey, sealing), expected),
@@ -91,15 +95,8 @@ export function sealedStore(
               for (const { sessionKey, record } of await innerListOwnedBy(ownerHash(userId, candidate))) {
                 if (seen.has(sessionKey)) continue;
                 seen.add(sessionKey);
-                if (record.sealed === undefined) {
-                  found.push({ sessionKey, record });
-                  continue;
-                }
-                try {
-                  found.push({ sessionKey, record: open(record, record.sealed, sessionKey, keys) });
-                } catch (error) {
-                  onUnreadable(error);
-                }
+                const opened = readable(record, sessionKey);
+                if (opened !== undefined) found.push({ sessionKey, record: opened });
               }
             }
             return found;
