@@ -33,6 +33,22 @@ export function envelope(record: SessionRecord): string {
   return JSON.stringify({ value: record });
 }
 
+/** The session key of a storage key written under {@link KEYV_NAMESPACE}; undefined for any other key. */
+export function sessionKeyOf(storageKey: string): string | undefined {
+  const prefix = namespacedKey("");
+  return storageKey.startsWith(prefix) ? storageKey.slice(prefix.length) : undefined;
+}
+
+/** A listing's rows (storage key and envelope) as sessions, leaving out rows of other namespaces. */
+export function storedSessions(rows: readonly { key: string; value: string }[]): StoredSession[] {
+  const sessions: StoredSession[] = [];
+  for (const { key, value } of rows) {
+    const sessionKey = sessionKeyOf(key);
+    if (sessionKey !== undefined) sessions.push({ sessionKey, record: fromEnvelope(value) });
+  }
+  return sessions;
+}
+
 /** The record in a row written by {@link envelope} (or by Keyv itself, whose envelope may add `expires`). */
 export function fromEnvelope(row: string): SessionRecord {
   return (JSON.parse(row) as { value: SessionRecord }).value;

@@ -1,6 +1,14 @@
 import type { Clock } from "../session/session";
-import type { SessionRecord, StoredSession } from "../session/store";
-import { type AtomicWrites, envelope, KeyvSessionStore, namespacedKey, sessionKeyv } from "./keyv-store";
+import type { StoredSession } from "../session/store";
+import {
+  type AtomicWrites,
+  envelope,
+  fromEnvelope,
+  KeyvSessionStore,
+  namespacedKey,
+  sessionKeyOf,
+  sessionKeyv,
+} from "./keyv-store";
 
 /** What the version check and the user index need of a row, kept beside it so a write never parses the row it replaces. */
 interface RowVersion {
@@ -69,10 +77,7 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
           keys.delete(sessionKey);
           continue;
         }
-        found.push({
-          sessionKey,
-          record: (JSON.parse(map.get(storageKey) as string) as { value: SessionRecord }).value,
-        });
+        found.push({ sessionKey, record: fromEnvelope(map.get(storageKey) as string) });
       }
       if (keys.size === 0) owned.delete(owner);
       return found;
@@ -85,7 +90,7 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
         const owner = rowVersion(storageKey)?.owner;
         if (!map.delete(storageKey)) continue;
         versions.delete(storageKey);
-        if (owner !== undefined) owned.get(owner)?.delete(storageKey.slice(namespacedKey("").length));
+        if (owner !== undefined) owned.get(owner)?.delete(sessionKeyOf(storageKey) as string);
         removed++;
       }
       return removed;
@@ -95,6 +100,6 @@ export function createMemoryStore(clock?: Clock): KeyvSessionStore {
 
 /** The version of a row written without one kept beside it. */
 function parsedVersion(text: string): RowVersion {
-  const { value } = JSON.parse(text) as { value: SessionRecord };
-  return { version: value.version, expiresAtMs: value.expiresAtMs, owner: value.owner };
+  const { version, expiresAtMs, owner } = fromEnvelope(text);
+  return { version, expiresAtMs, owner };
 }

@@ -7,6 +7,7 @@ import {
   KeyvSessionStore,
   namespacedKey,
   sessionKeyv,
+  storedSessions,
 } from "./keyv-store";
 import { PostgresKeyvAdapter } from "./postgres-adapter";
 
@@ -70,7 +71,6 @@ export function createPostgresStore(
       return (await adapter.query("deleteVersion", [namespacedKey(sessionKey), expected])).rowCount === 1;
     },
   };
-  const prefix = namespacedKey("");
   return new KeyvSessionStore({
     keyv,
     clock,
@@ -78,9 +78,7 @@ export function createPostgresStore(
     // The owner column is written by the same statement as the row, so the index is never behind it.
     async listOwnedBy(owner) {
       const { rows } = await adapter.query<{ key: string; value: string }>("listOwned", [owner, now()]);
-      return rows
-        .filter(({ key }) => key.startsWith(prefix))
-        .map(({ key, value }) => ({ sessionKey: key.slice(prefix.length), record: fromEnvelope(value) }));
+      return storedSessions(rows);
     },
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
     outOfProcess: true,

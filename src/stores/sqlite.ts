@@ -7,6 +7,7 @@ import {
   KeyvSessionStore,
   namespacedKey,
   sessionKeyv,
+  storedSessions,
 } from "./keyv-store";
 import { SqliteKeyvAdapter } from "./sqlite-adapter";
 
@@ -51,9 +52,6 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
     `UPDATE ${table} SET value = ?, expires = ?, owner = ?
      WHERE key = ? AND (expires IS NULL OR expires > ?) AND json_extract(value, '$.value.version') = ?`,
   );
-  const readLive = adapter.db.prepare(
-    `SELECT value FROM ${table} WHERE key = ? AND (expires IS NULL OR expires > ?)`,
-  );
   const remove = adapter.db.prepare(
     `DELETE FROM ${table} WHERE key = ? AND json_extract(value, '$.value.version') = ?`,
   );
@@ -67,9 +65,9 @@ function sqliteAtomicWrites(adapter: SqliteKeyvAdapter, now: () => number): Atom
           ? insert.run(storageKey, row, record.expiresAtMs, record.owner ?? null, at)
           : update.run(row, record.expiresAtMs, record.owner ?? null, storageKey, at, expected);
       if (result.changes === 1) return { saved: true };
-      // The same synchronous call reads the row that won, so a lost check costs no second trip through Keyv.
-      const found = readLive.get(storageKey, at) as { value: string } | undefined;
-      return { saved: false, current: found === undefined ? null : fromEnvelope(found.value) };
+      // The adapter's read runs synchronously right after the refused write, so it sees the row that won.
+      const found = await adapter.get(storageKey);
+      return { saved: false, current: found === undefined ? null : fromEnvelope(found) };
     },
     async delete(sessionKey, expected) {
       const storageKey = namespacedKey(sessionKey);
@@ -101,12 +99,8 @@ function sqliteUserIndex(
   adapter: SqliteKeyvAdapter,
   now: () => number,
 ): (owner: string) => Promise<StoredSession[]> {
-  const prefix = namespacedKey("");
   const list = adapter.db.prepare(
     `SELECT key, value FROM ${adapter.table} WHERE owner = ? AND (expires IS NULL OR expires > ?)`,
   );
-  return async (owner) =>
-    (list.all(owner, now()) as { key: string; value: string }[])
-      .filter(({ key }) => key.startsWith(prefix))
-      .map(({ key, value }) => ({ sessionKey: key.slice(prefix.length), record: fromEnvelope(value) }));
+  return async (owner) => storedSessions(list.all(owner, now()) as { key: string; value: string }[]);
 }
