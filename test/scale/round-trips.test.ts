@@ -7,6 +7,7 @@ import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import { ManualClock } from "../helpers/clock";
 import { CookieJar } from "../helpers/cookies";
+import { unclosed } from "../helpers/login-app";
 import { createThrowawayDatabase } from "../helpers/postgres";
 import { startRedisCluster, startRedisServer } from "../helpers/redis";
 import { type GraphQLClient, startTestServer, type TestServer } from "../helpers/server";
@@ -69,11 +70,7 @@ async function measure(store: SessionStore, roundTrips: () => Promise<number>): 
   const { store: countedStore, calls } = counted(store);
   const server: TestServer = await startTestServer({ store: countedStore, clock: new ManualClock() });
   // The second server shares the store but leaves closing it to the first.
-  const shared = new Proxy(store, {
-    get: (target, property, receiver) =>
-      property === "close" ? async () => {} : Reflect.get(target, property, receiver),
-  });
-  const other: TestServer = await startTestServer({ store: shared, clock: new ManualClock() });
+  const other: TestServer = await startTestServer({ store: unclosed(store), clock: new ManualClock() });
   try {
     const cost = async (operation: () => Promise<unknown>): Promise<Counts> => {
       const [calls0, trips0] = [calls(), await roundTrips()];

@@ -1,54 +1,10 @@
-import { ApolloServer } from "@apollo/server";
-import { startStandaloneServer } from "@apollo/server/standalone";
-import { createSessions, type SessionContext, type Sessions, type SessionsOptions } from "../../src/index";
+import { createSessions, type Sessions, type SessionsOptions } from "../../src/index";
 import type { SessionStore } from "../../src/session/store";
 import { createStore } from "../../src/stores/index";
 import type { ManualClock } from "../helpers/clock";
 import { CookieJar } from "../helpers/cookies";
+import { serveLoginApp, unclosed } from "../helpers/login-app";
 import { GraphQLClient, TEST_SECRET } from "../helpers/server";
-
-/**
- * An application with a login of its own: `login(userId)` calls `context.session.login`, `changePassword` ends
- * every other session of the caller's user with `sessions.revokeUserSessions(userId, { except: current })`, and
- * sessionql's own operations (`mySessions`, `revokeSession`, `revokeOtherSessions`) come with `sessions.typeDefs`.
- */
-const typeDefs = /* GraphQL */ `
-  type Query { me: String }
-  type Mutation {
-    login(userId: String!, userAgent: String): String
-    logout: Boolean
-    changePassword: Int
-    note(text: String!): Boolean
-  }
-`;
-
-const resolvers = (sessions: () => Sessions) => ({
-  Query: { me: (_: unknown, __: unknown, { session }: SessionContext) => session.userId() },
-  Mutation: {
-    login: async (
-      _: unknown,
-      { userId, userAgent }: { userId: string; userAgent?: string | null },
-      { session }: SessionContext,
-    ) => {
-      await session.login(userId, userAgent === null || userAgent === undefined ? {} : { userAgent });
-      return session.id();
-    },
-    logout: async (_: unknown, __: unknown, { session }: SessionContext) => {
-      await session.logout();
-      return true;
-    },
-    changePassword: async (_: unknown, __: unknown, { session }: SessionContext) => {
-      const userId = await session.userId();
-      if (userId === null) return 0;
-      const current = await session.id();
-      return sessions().revokeUserSessions(userId, { except: current ?? [] });
-    },
-    note: async (_: unknown, { text }: { text: string }, { session }: SessionContext) => {
-      await session.set("note", text);
-      return true;
-    },
-  },
-});
 
 /** One instance of the application: its URL, its sessions, and a way to stop it. */
 export interface UsersApp {
@@ -72,31 +28,16 @@ export async function startUsersApp(
     ...options,
     store: opened,
   });
-  const apollo = new ApolloServer<SessionContext>({
-    typeDefs: [typeDefs, sessions.typeDefs],
-    resolvers: [resolvers(() => sessions), sessions.resolvers],
-    plugins: [sessions.plugin],
-  });
-  const { url } = await startStandaloneServer(apollo, {
-    listen: { port: 0, host: "127.0.0.1" },
-    context: async ({ req, res }) => sessions.context({ req, res }),
-  });
+  const { url, stop } = await serveLoginApp(sessions);
   return {
     url,
     sessions,
     client: (jar = new CookieJar()) => new GraphQLClient(url, jar),
     async stop() {
-      await apollo.stop();
+      await stop();
       await sessions.close();
     },
   };
-}
-
-function unclosed(store: SessionStore): SessionStore {
-  return new Proxy(store, {
-    get: (target, property, receiver) =>
-      property === "close" ? async () => {} : Reflect.get(target, property, receiver),
-  });
 }
 
 /** The GraphQL of the tests. */
