@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import type { Logger } from "pino";
+import { relayChanges } from "./stores/cluster-feed";
 
 /** Restarts of crashed workers allowed per minute before the supervisor gives up and exits. */
 const MAX_RESTARTS_PER_MINUTE = 10;
@@ -13,6 +14,8 @@ export function superviseWorkers(count: number, env: NodeJS.ProcessEnv, log: Log
   let stopping = false;
   let failedStops = 0;
   const restarts: number[] = [];
+  // SQLite has no publish of its own: session changes go from worker to worker through this process.
+  relayChanges();
 
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) {

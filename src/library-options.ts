@@ -48,6 +48,8 @@ export interface SessionsOptions {
   onSweep?: (outcome: { removed: number } | { error: unknown }) => void;
   /** Told when a sealed record opens with none of the encryption keys (it then reads as no session). */
   onUnreadable?: (error: unknown) => void;
+  /** Told when a saved change could not be passed on to live subscribers (the change itself is saved). */
+  onChangeNotSent?: (error: unknown) => void;
 }
 
 /** The options checked and completed with the server's defaults. */
@@ -103,6 +105,7 @@ const TOP_LEVEL = new Set([
   "onEvent",
   "onSweep",
   "onUnreadable",
+  "onChangeNotSent",
   ...Object.keys(VARIABLES).filter((option) => !option.includes(".")),
 ]);
 const NESTED = new Set(Object.keys(VARIABLES).filter((option) => option.includes(".")));

@@ -9,9 +9,13 @@ import { CookieSigner } from "./http/cookie";
 import { createCreationLimit } from "./http/creation-limit";
 import { RequestSession, type SessionLayer } from "./http/request-session";
 import { type ContextArgument, exchangeFor } from "./integrations/index";
+import { type LiveServer, type LiveServerOptions, serveLive } from "./integrations/websocket";
 import { checkSessionsOptions, isKeyv, type SessionSettings, type SessionsOptions } from "./library-options";
+import { inProcessFeed } from "./session/change-feed";
+import { LiveSessions } from "./session/live-sessions";
 import { sealedStore } from "./session/sealed-store";
 import { SessionService, type UserSession } from "./session/service";
+import { systemClock } from "./session/session";
 import type { SessionRecord, SessionStore } from "./session/store";
 import { type Sweeper, startSweeper } from "./session/sweeper";
 import { createStore } from "./stores/index";
@@ -43,6 +47,13 @@ export interface Sessions {
    * `context.session.id()`) are in `except`; resolves to how many ended.
    */
   revokeUserSessions(userId: string, options?: { except?: string | readonly string[] }): Promise<number>;
+  /**
+   * Serves GraphQL over WebSocket (graphql-ws) on `server`'s upgrades to `path`, for `sessionChanged` and the
+   * application's own subscriptions: each operation's context is `sessions.context()` of the upgrade request
+   * (or the `context` given), foreign origins are refused, and connections and subscriptions are limited.
+   * The schema defaults to the session operations alone. `close()` it before closing the HTTP server.
+   */
+  serveSubscriptions(options: Omit<LiveServerOptions, "schema"> & { schema?: GraphQLSchema }): LiveServer;
   /** Deletes expired sessions now, as the sweeper does on its interval; resolves to how many went. */
   clearExpired(signal?: AbortSignal): Promise<number>;
   /** Stops the sweeper (ending a sweep in progress after its current step) and closes the store. */
@@ -61,7 +72,10 @@ export interface Sessions {
 export async function createSessions(options: SessionsOptions): Promise<Sessions> {
   const settings = checkSessionsOptions(options);
   const store = openStore(settings, options);
+  const changes = store.changes ?? inProcessFeed();
   const service = new SessionService({
+    changes,
+    onChangeNotSent: options.onChangeNotSent,
     store,
     policy: {
       cookieAgeSeconds: settings.cookie.ageSeconds,
@@ -83,7 +97,11 @@ export async function createSessions(options: SessionsOptions): Promise<Sessions
     sessionHeaderField: settings.header?.toLowerCase(),
     creationLimit: createCreationLimit(settings.createRate),
     privateKeyPrefix: settings.privateKeyPrefix,
+    live: new LiveSessions(service, changes, options.clock ?? systemClock),
   };
+  const requestOf = (argument: ContextArgument) =>
+    new RequestSession(layer, exchangeFor(argument, layer.sessionHeaderField));
+  const schema = buildSessionSchema();
   const { typeDefs, resolvers } = sessionTypeDefsAndResolvers();
   const onSweep = options.onSweep ?? (() => {});
   const sweeper: Sweeper | undefined =
@@ -94,11 +112,19 @@ export async function createSessions(options: SessionsOptions): Promise<Sessions
   return {
     typeDefs,
     resolvers: resolvers as SessionResolverMap,
-    schema: buildSessionSchema(),
+    schema,
     plugin: sessionsPlugin(),
     service,
     store,
-    context: (argument) => ({ session: new SessionHandle(new RequestSession(layer, exchangeFor(argument))) }),
+    context: (argument) => ({ session: new SessionHandle(requestOf(argument)) }),
+    serveSubscriptions: (liveOptions) =>
+      serveLive(
+        { schema, ...liveOptions },
+        {
+          sessionKeyOf: (argument) => requestOf(argument).session.incomingKey,
+          context: (argument) => ({ session: new SessionHandle(requestOf(argument)) }),
+        },
+      ),
     userSessions: (userId) => codedErrors(() => service.userSessions(userId)),
     revokeUserSessions: (userId, revokeOptions = {}) => {
       const { except } = revokeOptions;
@@ -108,6 +134,7 @@ export async function createSessions(options: SessionsOptions): Promise<Sessions
     clearExpired: (signal) => store.clearExpired(signal),
     close() {
       closed ??= (async () => {
+        layer.live.close();
         await sweeper?.stop();
         await store.close();
       })();

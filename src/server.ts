@@ -193,6 +193,13 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     batching: config.graphql.batching,
     context: (request, reply) => ({ ...sessions.context({ request, reply }), log: request.log }),
   });
+  // sessionChanged (and every other operation) over graphql-ws on the same path, for the pages CORS allows.
+  const live = sessions.serveSubscriptions({
+    server: app.server,
+    path: GRAPHQL_PATH,
+    allowedOrigins: config.corsOrigins,
+    refuseOtherPaths: true,
+  });
   registerHealthRoutes(app, sessions.store, READY_TIMEOUT_MS);
   app.get("/metrics", async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
@@ -209,6 +216,8 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     },
     async stop() {
       closing = true;
+      // WebSockets first: the HTTP server would otherwise wait for them, which only their clients would end.
+      await live.close();
       await app.close();
       await apollo.stop();
       await sessions.close();

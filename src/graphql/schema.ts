@@ -1,6 +1,12 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphql";
-import { buildSchemaSync, buildTypeDefsAndResolversSync, type NonEmptyArray } from "type-graphql";
+import {
+  buildSchemaSync,
+  buildTypeDefsAndResolversSync,
+  type NonEmptyArray,
+  type PubSub,
+} from "type-graphql";
 import { DevicesResolver } from "./devices.resolver";
+import { LiveSessionResolver } from "./live.resolver";
 import { SessionResolver } from "./session.resolver";
 import { SessionFieldsResolver } from "./session.type";
 
@@ -13,20 +19,38 @@ export const sessionResolvers: NonEmptyArray<Function> = [
   SessionResolver,
   SessionFieldsResolver,
   DevicesResolver,
+  LiveSessionResolver,
 ];
+
+/**
+ * type-graphql asks for a PubSub whenever a schema has a subscription, though `sessionChanged` brings its own
+ * `subscribe` (the store's change feed) and never uses one.
+ */
+const unusedPubSub: PubSub = {
+  publish() {
+    throw new Error("sessionql's subscriptions do not use a PubSub");
+  },
+  subscribe() {
+    throw new Error("sessionql's subscriptions do not use a PubSub");
+  },
+};
 
 let schema: GraphQLSchema | undefined;
 let typeDefsAndResolvers: { typeDefs: string; resolvers: Record<string, unknown> } | undefined;
 
 /** The executable schema of the session operations, built from the resolvers once per process. */
 export function buildSessionSchema(): GraphQLSchema {
-  schema ??= buildSchemaSync({ resolvers: sessionResolvers, validate: false });
+  schema ??= buildSchemaSync({ resolvers: sessionResolvers, validate: false, pubSub: unusedPubSub });
   return schema;
 }
 
 /** The same operations as SDL and a resolver map, for schema-first applications to merge with their own. */
 export function sessionTypeDefsAndResolvers(): { typeDefs: string; resolvers: Record<string, unknown> } {
-  typeDefsAndResolvers ??= buildTypeDefsAndResolversSync({ resolvers: sessionResolvers, validate: false });
+  typeDefsAndResolvers ??= buildTypeDefsAndResolversSync({
+    resolvers: sessionResolvers,
+    validate: false,
+    pubSub: unusedPubSub,
+  });
   return typeDefsAndResolvers;
 }
 

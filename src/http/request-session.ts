@@ -1,4 +1,5 @@
 import type { CookieConfig } from "../config";
+import type { LiveSessions } from "../session/live-sessions";
 import type { SessionService } from "../session/service";
 import type { Session } from "../session/session";
 import {
@@ -24,6 +25,8 @@ export interface SessionLayer {
   readonly creationLimit: CreationLimit | undefined;
   /** Keys only the application's own code may see or change; undefined when every key is public. */
   readonly privateKeyPrefix: string | undefined;
+  /** Follows sessions for the `sessionChanged` subscription. */
+  readonly live: LiveSessions;
 }
 
 /** Told when a step after the operation failed without failing the response. */
@@ -44,7 +47,13 @@ export class RequestSession {
   constructor(
     readonly layer: SessionLayer,
     private readonly exchange: HttpExchange,
+    shown?: { session: Session; transport: "cookie" | "header" },
   ) {
+    if (shown !== undefined) {
+      this.session = shown.session;
+      this.transport = shown.transport;
+      return;
+    }
     const headers = exchange.requestHeaders;
     const field = layer.sessionHeaderField;
     // Sending the header at all, even empty, picks the header transport; then the cookie is not consulted.
@@ -59,6 +68,11 @@ export class RequestSession {
       incoming.present,
       creationLimit && (() => creationLimit(exchange.clientAddress())),
     );
+  }
+
+  /** The same request showing another state of its session: a live session's next event. */
+  showing(session: Session): RequestSession {
+    return new RequestSession(this.layer, this.exchange, { session, transport: this.transport });
   }
 
   /** The session's public id, or null while nothing is stored. */

@@ -96,6 +96,7 @@ export function createMetrics(): Metrics {
       const listOwnedBy = store.listOwnedBy?.bind(store);
       return {
         outOfProcess: store.outOfProcess,
+        changes: store.changes,
         load: timed("load", (sessionKey) => store.load(sessionKey)),
         save: timed("save", (sessionKey, record, expected) => store.save(sessionKey, record, expected)),
         // Timed as a save: it is one, which on a lost check also brings back the record that won.

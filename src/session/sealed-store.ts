@@ -60,6 +60,7 @@ export function sealedStore(
   };
   return {
     outOfProcess: inner.outOfProcess,
+    changes: inner.changes,
     async load(sessionKey) {
       const record = await inner.load(sessionKey);
       return record === undefined ? undefined : readable(record, sessionKey);

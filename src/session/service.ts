@@ -1,3 +1,4 @@
+import { type ChangeFeed, type SessionChangeKind, topicOf } from "./change-feed";
 import { monotonicNow, raceTimeout } from "./deadline";
 import {
   BadInputError,
@@ -45,6 +46,10 @@ export interface SessionServiceOptions {
   onEvent?: (event: SessionEvent) => void;
   /** A login past this many live sessions of one user ends the user's least recently used ones; none by default. */
   maxSessionsPerUser?: number;
+  /** Where every saved change is told, for live sessions; none when absent. */
+  changes?: ChangeFeed;
+  /** Told when telling a change failed (the change itself is saved); must not throw. */
+  onChangeNotSent?: (error: unknown) => void;
 }
 
 /** One live session of a user, as `userSessions` lists it. */
@@ -225,6 +230,7 @@ export class SessionService {
           // session (a new createdAt, so no absolute age is inherited from the other user).
           await this.call(deadline, () => this.options.store.delete(oldKey));
           this.recent?.forget(oldKey);
+          this.tell(oldKey, "ended", session.version);
           session.reset();
           this.report("flushed");
         }
@@ -286,7 +292,10 @@ export class SessionService {
   private async end(sessionKey: string, deadline: number): Promise<boolean> {
     const deleted = await this.call(deadline, () => this.options.store.delete(sessionKey));
     this.recent?.forget(sessionKey);
-    if (deleted) this.report("revoked");
+    if (deleted) {
+      this.report("revoked");
+      this.tell(sessionKey, "ended", 0);
+    }
     return deleted;
   }
 
@@ -349,6 +358,7 @@ export class SessionService {
           session.markSaved(newKey, record);
           this.recent?.forget(oldKey);
           this.report("cycled");
+          this.tell(oldKey, "rekeyed", record.version - 1);
           return;
         }
         await this.call(deadline, () => this.options.store.delete(newKey));
@@ -382,7 +392,10 @@ export class SessionService {
             throw new VersionConflictError(session.version);
           }
         }
-        if (sessionKey !== undefined) this.recent?.forget(sessionKey);
+        if (sessionKey !== undefined) {
+          this.recent?.forget(sessionKey);
+          this.tell(sessionKey, "ended", session.version);
+        }
         session.reset();
         if (sessionKey !== undefined) this.report("flushed");
       }),
@@ -476,6 +489,7 @@ export class SessionService {
       if (sessionKey !== undefined) {
         this.recent?.forget(sessionKey);
         this.report("emptied");
+        this.tell(sessionKey, "ended", session.version);
       }
       return { saved: true };
     }
@@ -488,7 +502,9 @@ export class SessionService {
     if (!outcome.saved) return outcome;
     session.markSaved(targetKey, record);
     this.recent?.keep(targetKey, record, bytes);
+    // A new key has no subscriber yet: nobody can have presented it.
     if (expected === undefined) this.report("created");
+    else this.tell(targetKey, "saved", record.version);
     return outcome;
   }
 
@@ -509,6 +525,16 @@ export class SessionService {
       this.report("rate-limited");
       throw new RateLimitedError();
     }
+  }
+
+  /**
+   * Tells the instances' subscribers of a saved change. Not awaited: the change is saved whatever becomes of the
+   * message, and the request need not wait for the engine to pass it on.
+   */
+  private tell(sessionKey: string, kind: SessionChangeKind, version: number): void {
+    const { changes, onChangeNotSent } = this.options;
+    if (changes === undefined) return;
+    changes.publish({ topic: topicOf(sessionKey), kind, version }).catch((error) => onChangeNotSent?.(error));
   }
 
   private report(event: SessionEvent): void {

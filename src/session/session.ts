@@ -244,6 +244,16 @@ export class Session {
   }
 
   /** Whether the session (and its cookie) ends when the browser closes. */
+  /** When the next entry set with `expiresIn` ends by itself; undefined when none will. */
+  nextEntryExpiryMs(): number | undefined {
+    let next: number | undefined;
+    for (const key in this.entryExpiresAtMs) {
+      const at = this.entryExpiresAtMs[key] as number;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
   getExpireAtBrowserClose(): boolean {
     return endsAtBrowserClose(this.expirySeconds, this.fixedExpiresAtMs, this.policy);
   }

@@ -1,3 +1,5 @@
+import type { ChangeFeed } from "./change-feed";
+
 /** JSON-compatible session entries. */
 export type SessionData = Record<string, unknown>;
 
@@ -50,6 +52,11 @@ export interface SessionStore {
    * keeping a copy of the one just saved: the service then writes a session's next change without reading it first.
    */
   readonly outOfProcess?: boolean;
+  /**
+   * How the instances sharing this store tell each other of saved changes (live sessions), through the store's
+   * own engine; without one, changes are told within this process only.
+   */
+  readonly changes?: ChangeFeed;
   load(sessionKey: string): Promise<SessionRecord | undefined>;
   /** Writes only if the stored version is still `expected` (undefined: only if absent); false means another won. */
   save(sessionKey: string, record: SessionRecord, expected: number | undefined): Promise<boolean>;

@@ -1,4 +1,5 @@
 import { Keyv, type KeyvOptions } from "keyv";
+import { type ChangeFeed, inProcessFeed } from "../session/change-feed";
 import { StoreUnavailableError, UnsupportedError } from "../session/errors";
 import { type Clock, systemClock } from "../session/session";
 import type { SaveOutcome, SessionRecord, SessionStore, StoredSession } from "../session/store";
@@ -87,11 +88,14 @@ export interface KeyvSessionStoreOptions {
   outOfProcess?: boolean;
   /** The live records of an owner, from the store's user index (see SessionStore.listOwnedBy). */
   listOwnedBy?: (owner: string) => Promise<StoredSession[]>;
+  /** How instances tell each other of changes (see SessionStore.changes); this process alone when absent. */
+  changes?: ChangeFeed;
 }
 
 /** A SessionStore over any Keyv instance. */
 export class KeyvSessionStore implements SessionStore {
   readonly outOfProcess: boolean;
+  readonly changes: ChangeFeed;
   private readonly keyv: Keyv<SessionRecord>;
   private readonly clock: Clock;
 
@@ -99,6 +103,7 @@ export class KeyvSessionStore implements SessionStore {
     this.keyv = options.keyv;
     this.clock = options.clock ?? systemClock;
     this.outOfProcess = options.outOfProcess ?? false;
+    this.changes = options.changes ?? inProcessFeed();
   }
 
   load(sessionKey: string): Promise<SessionRecord | undefined> {
@@ -164,7 +169,10 @@ export class KeyvSessionStore implements SessionStore {
   }
 
   close(): Promise<void> {
-    return reportFailures(() => this.keyv.disconnect());
+    return reportFailures(async () => {
+      await this.changes.close();
+      await this.keyv.disconnect();
+    });
   }
 
   /** Runs a store operation once the adapter is ready, reporting any driver failure as StoreUnavailableError. */

@@ -10,6 +10,7 @@ import {
   storedSessions,
 } from "./keyv-store";
 import { PostgresKeyvAdapter } from "./postgres-adapter";
+import { postgresChangeFeed } from "./postgres-feed";
 
 /** A connect that has not finished by then fails, so an unreachable database is reported instead of awaited. */
 const CONNECT_TIMEOUT_MS = 1000;
@@ -82,5 +83,6 @@ export function createPostgresStore(
     },
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
     outOfProcess: true,
+    changes: postgresChangeFeed(pool, url, CONNECT_TIMEOUT_MS),
   });
 }

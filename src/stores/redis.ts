@@ -16,6 +16,7 @@ import {
   KeyvSessionStore,
   sessionKeyv,
 } from "./keyv-store";
+import { redisChangeFeed } from "./redis-feed";
 
 /** A connect that has not finished by then fails, so an unreachable Redis is reported instead of awaited. */
 const CONNECT_TIMEOUT_MS = 1000;
@@ -204,6 +205,7 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     ready,
     clearExpired: async () => 0,
     outOfProcess: true,
+    changes: redisChangeFeed(client as Parameters<typeof redisChangeFeed>[0], onCluster),
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Clock } from "../session/session";
 import type { StoredSession } from "../session/store";
+import { clusterChangeFeed, inClusterWorker } from "./cluster-feed";
 import {
   type AtomicWrites,
   envelope,
@@ -32,6 +33,8 @@ export function openSqliteStore(
     listOwnedBy: sqliteUserIndex(adapter, now),
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
     outOfProcess: true,
+    // The workers of `--workers` share the file; a single process tells only itself.
+    ...(inClusterWorker() ? { changes: clusterChangeFeed() } : {}),
   });
   return { store, adapter };
 }

@@ -1,0 +1,210 @@
+import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
+import { GraphQLError, type GraphQLSchema } from "graphql";
+import type { Context } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { UpgradeContextArgument } from "./node-http";
+
+/** How a WebSocket server for subscriptions is set up; every limit has a default. */
+export interface LiveServerOptions {
+  /** The HTTP server whose upgrades to `path` become GraphQL-over-WebSocket connections. */
+  server: HttpServer | HttpsServer;
+  /** The schema the subscriptions (and any other operation sent over the socket) run against. */
+  schema: GraphQLSchema;
+  /** The path of the GraphQL endpoint; upgrades to any other path are left to other handlers. Default `/graphql`. */
+  path?: string;
+  /**
+   * Origins besides the server's own whose pages may connect (the CORS list). An upgrade from any other page is
+   * refused with 403, since a browser sends the cookie with a cross-site WebSocket as it would with a form.
+   */
+  allowedOrigins?: readonly string[];
+  /** The context each operation gets, from the upgrade request; default: the session layer's alone. */
+  context?: (argument: UpgradeContextArgument) => unknown;
+  /** Subscriptions one connection may hold at once. Default 16. */
+  maxSubscriptionsPerConnection?: number;
+  /** Connections one session may hold on this instance at once (its tabs and devices). Default 32. */
+  maxConnectionsPerSession?: number;
+  /** How often the server pings; a connection that has not answered the last ping by the next one is cut. Default 12 s. */
+  pingIntervalMs?: number;
+  /** Answers upgrades to any other path with 404, for a server that has no other WebSocket. Default false. */
+  refuseOtherPaths?: boolean;
+  /** The largest message a client may send. Default 64 KiB. */
+  maxPayloadBytes?: number;
+  /** How long a client has after connecting to send `connection_init`. Default 3 s. */
+  connectionInitTimeoutMs?: number;
+}
+
+/** A running WebSocket server for subscriptions. */
+export interface LiveServer {
+  /** Connections open now. */
+  readonly connections: number;
+  /** Closes every connection ("going away", 1001), ending their subscriptions, and stops taking upgrades. */
+  close(): Promise<void>;
+}
+
+/** What the session layer tells the server about a connection's session. */
+export interface LiveSessionKeys {
+  /** The session key an upgrade (with its connection params) presents, or undefined for none. */
+  sessionKeyOf(argument: UpgradeContextArgument): string | undefined;
+  /** The context of one operation: `{ session }`. */
+  context(argument: UpgradeContextArgument): unknown;
+}
+
+const DEFAULTS = {
+  path: "/graphql",
+  maxSubscriptionsPerConnection: 16,
+  maxConnectionsPerSession: 32,
+  pingIntervalMs: 12_000,
+  maxPayloadBytes: 64 * 1024,
+  connectionInitTimeoutMs: 3_000,
+  refuseOtherPaths: false,
+};
+
+/** The close code for a session past its connection limit (graphql-ws leaves 4400–4999 to applications). */
+const TOO_MANY_CONNECTIONS = 4429;
+
+/** What graphql-ws's ws server puts in each connection's `extra`. */
+type ConnectionExtra = {
+  socket: import("ws").WebSocket;
+  request: IncomingMessage;
+};
+
+/**
+ * GraphQL over WebSocket (graphql-ws, the `graphql-transport-ws` protocol) on an HTTP server's upgrades, with what
+ * graphql-ws leaves to the application: the `Origin` check (cross-site WebSocket hijacking), limits on
+ * connections per session and subscriptions per connection, the largest message, and a ping whose unanswered
+ * pong cuts the connection.
+ */
+export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys): LiveServer {
+  const settings = { ...DEFAULTS, ...definedOnly(options) };
+  const allowed = new Set(options.allowedOrigins ?? []);
+  const perSession = new Map<string, number>();
+  const sessionKeys = new WeakMap<object, string>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes });
+  const contextOf = options.context ?? ((argument: UpgradeContextArgument) => sessions.context(argument));
+  const argumentOf = (ctx: Context<Record<string, unknown> | undefined, ConnectionExtra>) => ({
+    req: ctx.extra.request,
+    connectionParams: ctx.connectionParams,
+  });
+
+  const graphqlWs = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
+    {
+      schema: options.schema,
+      connectionInitWaitTimeout: settings.connectionInitTimeoutMs,
+      context: (ctx) => contextOf(argumentOf(ctx)) as Record<string, unknown>,
+      onConnect(ctx) {
+        const sessionKey = sessions.sessionKeyOf(argumentOf(ctx));
+        if (sessionKey === undefined) return true;
+        const open = perSession.get(sessionKey) ?? 0;
+        if (open >= settings.maxConnectionsPerSession) {
+          ctx.extra.socket.close(
+            TOO_MANY_CONNECTIONS,
+            `at most ${settings.maxConnectionsPerSession} connections per session`,
+          );
+          return false;
+        }
+        perSession.set(sessionKey, open + 1);
+        sessionKeys.set(ctx, sessionKey);
+        return true;
+      },
+      onClose(ctx) {
+        const sessionKey = sessionKeys.get(ctx);
+        if (sessionKey === undefined) return;
+        sessionKeys.delete(ctx);
+        const left = (perSession.get(sessionKey) ?? 1) - 1;
+        if (left > 0) perSession.set(sessionKey, left);
+        else perSession.delete(sessionKey);
+      },
+      onSubscribe(ctx, id) {
+        const held = Object.keys(ctx.subscriptions).filter((other) => other !== id).length;
+        if (held >= settings.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(
+              `at most ${settings.maxSubscriptionsPerConnection} subscriptions per connection`,
+              {
+                extensions: { code: "BAD_USER_INPUT" },
+              },
+            ),
+          ];
+        }
+        return undefined;
+      },
+    },
+    wss,
+    settings.pingIntervalMs,
+  );
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathOf(request) !== settings.path) {
+      if (settings.refuseOtherPaths) refuse(socket, 404, "Not Found", "no WebSocket at this path");
+      return;
+    }
+    if (!originAllowed(request, allowed)) {
+      refuse(socket, 403, "Forbidden", "this page's origin may not open a WebSocket here");
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+  };
+  options.server.on("upgrade", onUpgrade);
+
+  let closing: Promise<void> | undefined;
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    close() {
+      closing ??= (async () => {
+        options.server.off("upgrade", onUpgrade);
+        // graphql-ws closes each socket with 1001 ("going away") and ends its subscriptions.
+        await graphqlWs.dispose();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Whether the upgrade may go on: a request without `Origin` is not a browser's page (a browser always sends one
+ * with a WebSocket), and otherwise the origin must be the server's own (its host as the request names it) or
+ * one of the allowed. A page cannot set `Host` or `X-Forwarded-Host` on a WebSocket, so either, as a proxy
+ * passes it on, names the server the browser meant to reach.
+ */
+export function originAllowed(request: IncomingMessage, allowed: ReadonlySet<string>): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.has(origin)) return true;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const ownHosts = [request.headers.host, firstValue(request.headers["x-forwarded-host"])];
+  return ownHosts.some((own) => own !== undefined && own.toLowerCase() === host.toLowerCase());
+}
+
+/** The first of a comma-joined header's values. */
+function firstValue(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text?.split(",")[0]?.trim();
+}
+
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? "/";
+  const query = url.indexOf("?");
+  return query < 0 ? url : url.slice(0, query);
+}
+
+/** Answers an upgrade with an HTTP error and closes the socket. */
+function refuse(socket: Duplex, status: number, reason: string, message: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
