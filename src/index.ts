@@ -9,10 +9,17 @@ export { type Config, ConfigError, type CookieConfig, loadConfig } from "./confi
 export { sessionGraphQLError } from "./graphql/errors";
 export { sessionResolvers } from "./graphql/schema";
 export type { SessionContext, SessionDraft, SessionHandle } from "./graphql/session-context";
-export type { ContextArgument, FastifyContextArgument, NodeHttpContextArgument } from "./integrations/index";
+export type {
+  ContextArgument,
+  FastifyContextArgument,
+  NodeHttpContextArgument,
+  UpgradeContextArgument,
+} from "./integrations/index";
+export type { LiveServer, LiveServerOptions } from "./integrations/websocket";
 export { createSessions, type Sessions } from "./library";
 export type { KeyvLike, SessionsOptions } from "./library-options";
 export { createServer, type ServerDependencies, type SessionServer } from "./server";
+export type { ChangeFeed, SessionChange, SessionChangeKind } from "./session/change-feed";
 export {
   BadInputError,
   ConflictError,

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
+import { makeExecutableSchema } from "@graphql-tools/schema";
 import cors from "cors";
 import express from "express";
 import { createSessions } from "sessionql";
@@ -20,7 +21,7 @@ import {
   type ShopOptions,
   shopOptionsFromEnv,
 } from "../shop/options";
-import { type ShopContext, shopResolvers, shopTypeDefs } from "../shop/schema";
+import { type ShopContext, shopResolvers, shopSocketContext, shopTypeDefs } from "../shop/schema";
 import { demoUsers } from "../shop/users";
 
 /** Express counts a cookie's maxAge in milliseconds. */
@@ -36,10 +37,26 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const users = await demoUsers();
   const app = express();
   const httpServer = createServer(app);
-  const server = new ApolloServer<ShopContext>({
+  // One schema for HTTP and WebSocket, as Apollo's subscription docs build it.
+  const schema = makeExecutableSchema({
     typeDefs: [shopTypeDefs, sessions.typeDefs],
     resolvers: [shopResolvers, sessions.resolvers],
-    plugins: [sessions.plugin, ApolloServerPluginDrainHttpServer({ httpServer })],
+  });
+  // Subscriptions (the shop's cartChanged, sessionql's sessionChanged) over graphql-ws on the same path.
+  const subscriptions = sessions.serveSubscriptions({
+    server: httpServer,
+    path: "/graphql",
+    schema,
+    allowedOrigins: options.corsOrigins,
+    context: (argument) => shopSocketContext(sessions, users, argument),
+  });
+  const server = new ApolloServer<ShopContext>({
+    schema,
+    plugins: [
+      sessions.plugin,
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ drainServer: () => subscriptions.close() }) },
+    ],
     includeStacktraceInErrorResponses: false,
   });
   await server.start();
@@ -77,6 +94,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const { port } = httpServer.address() as AddressInfo;
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}/graphql`,
+    wsUrl: `ws://${options.host ?? "127.0.0.1"}:${port}/graphql`,
     async close() {
       await server.stop();
       await sessions.close();

@@ -7,6 +7,7 @@ import { ApolloServer } from "@apollo/server";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import fastifyCookie from "@fastify/cookie";
 import fastifyCors from "@fastify/cors";
+import { makeExecutableSchema } from "@graphql-tools/schema";
 import Fastify from "fastify";
 import { createSessions } from "sessionql";
 import {
@@ -17,7 +18,7 @@ import {
   type ShopOptions,
   shopOptionsFromEnv,
 } from "../shop/options";
-import { type ShopContext, shopResolvers, shopTypeDefs } from "../shop/schema";
+import { type ShopContext, shopResolvers, shopSocketContext, shopTypeDefs } from "../shop/schema";
 import { demoUsers } from "../shop/users";
 
 /** Starts the shop on fastify; resolves once it listens. */
@@ -31,9 +32,20 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const app = Fastify();
   await app.register(fastifyCookie);
   await app.register(fastifyCors, { origin: options.corsOrigins ?? [], credentials: true });
-  const server = new ApolloServer<ShopContext>({
+  const schema = makeExecutableSchema({
     typeDefs: [shopTypeDefs, sessions.typeDefs],
     resolvers: [shopResolvers, sessions.resolvers],
+  });
+  // Subscriptions over graphql-ws on fastify's own HTTP server, on the GraphQL path.
+  const subscriptions = sessions.serveSubscriptions({
+    server: app.server,
+    path: "/graphql",
+    schema,
+    allowedOrigins: options.corsOrigins,
+    context: (argument) => shopSocketContext(sessions, users, argument),
+  });
+  const server = new ApolloServer<ShopContext>({
+    schema,
     plugins: [sessions.plugin, fastifyApolloDrainPlugin(app)],
     includeStacktraceInErrorResponses: false,
   });
@@ -64,7 +76,9 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const { port } = app.server.address() as { port: number };
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}/graphql`,
+    wsUrl: `ws://${options.host ?? "127.0.0.1"}:${port}/graphql`,
     async close() {
+      await subscriptions.close();
       await app.close();
       await server.stop();
       await sessions.close();

@@ -8,6 +8,8 @@ export interface ShopOptions {
   /** Signing secrets (each at least 16 characters). */
   secrets: string[];
   port?: number;
+  /** The subscriptions' port where they cannot share the HTTP server's (startStandaloneServer); 0 picks one. */
+  wsPort?: number;
   host?: string;
   /** Page origins allowed to call with credentials (the SPA's, for one). */
   corsOrigins?: string[];
@@ -17,6 +19,8 @@ export interface ShopOptions {
 export interface RunningShop {
   /** The GraphQL endpoint. */
   url: string;
+  /** The GraphQL-over-WebSocket endpoint, for subscriptions. */
+  wsUrl: string;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,7 @@
+import type { IncomingMessage } from "node:http";
 import { GraphQLError } from "graphql";
 import type { SessionContext, Sessions } from "sessionql";
+import { cookieValue } from "./options";
 import type { User, UserTable } from "./users";
 
 /** The shop's own schema, served beside sessionql's session operations. */
@@ -41,6 +43,10 @@ export const shopTypeDefs = /* GraphQL */ `
     changePassword(currentPassword: String!, newPassword: String!): Int!
     """Sets the shop's own currency cookie, written by the web framework beside the session cookie."""
     setCurrency(code: String!): Cart!
+  }
+  type Subscription {
+    """The cart after each change of the session, from any tab or instance; ends when the session does."""
+    cartChanged: Cart!
   }
 `;
 
@@ -154,7 +160,32 @@ export const shopResolvers = {
       return cartOf({ ...context, currency: code });
     },
   },
+  Subscription: {
+    cartChanged: {
+      // sessionql follows the session of the WebSocket's cookie; each value shows its new state.
+      subscribe: (_: unknown, __: unknown, context: ShopContext) => context.session.changes(),
+      resolve: (changed: SessionContext, _: unknown, context: ShopContext) =>
+        cartOf({ ...context, session: changed.session }),
+    },
+  },
 };
+
+/** The shop's context over a WebSocket: the upgrade request's session and cookies; no cookie can be set there. */
+export function shopSocketContext(
+  sessions: Sessions,
+  users: UserTable,
+  { req, connectionParams }: { req: IncomingMessage; connectionParams?: Readonly<Record<string, unknown>> },
+): ShopContext {
+  return {
+    ...sessions.context({ req, connectionParams }),
+    users,
+    sessions,
+    currency: cookieValue(req.headers.cookie, "currency"),
+    setCookie: () => {
+      throw new GraphQLError("cookies are set over HTTP only", { extensions: { code: "BAD_REQUEST" } });
+    },
+  };
+}
 
 /** The customer the session is logged in as, if any (a deleted user's session counts as logged out). */
 async function loggedInUser({ session, users }: ShopContext): Promise<User | undefined> {

@@ -5,6 +5,7 @@
 import "reflect-metadata";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
+import { makeExecutableSchema } from "@graphql-tools/schema";
 import { stringifySetCookie } from "cookie";
 import { createSessions } from "sessionql";
 import {
@@ -15,7 +16,7 @@ import {
   type ShopOptions,
   shopOptionsFromEnv,
 } from "../shop/options";
-import { type ShopContext, shopResolvers, shopTypeDefs } from "../shop/schema";
+import { type ShopContext, shopResolvers, shopSocketContext, shopTypeDefs } from "../shop/schema";
 import { demoUsers } from "../shop/users";
 
 /** Starts the shop on startStandaloneServer; resolves once it listens. */
@@ -26,9 +27,12 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     privateKeyPrefix: "_",
   });
   const users = await demoUsers();
-  const server = new ApolloServer<ShopContext>({
+  const schema = makeExecutableSchema({
     typeDefs: [shopTypeDefs, sessions.typeDefs],
     resolvers: [shopResolvers, sessions.resolvers],
+  });
+  const server = new ApolloServer<ShopContext>({
+    schema,
     plugins: [sessions.plugin],
     includeStacktraceInErrorResponses: false,
   });
@@ -48,9 +52,20 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       },
     }),
   });
+  // startStandaloneServer keeps its HTTP server to itself, so subscriptions get a port of their own.
+  const subscriptions = sessions.serveSubscriptions({
+    port: options.wsPort ?? 0,
+    host: options.host ?? "127.0.0.1",
+    path: "/graphql",
+    schema,
+    allowedOrigins: options.corsOrigins,
+    context: (argument) => shopSocketContext(sessions, users, argument),
+  });
   return {
     url: new URL("graphql", url).href,
+    wsUrl: await subscriptions.url,
     async close() {
+      await subscriptions.close();
       await server.stop();
       await sessions.close();
     },

@@ -2,6 +2,7 @@ import type { RequestSession } from "../http/request-session";
 import type { Session } from "../session/session";
 import type { SessionData } from "../session/store";
 import { codedErrors as coded } from "./errors";
+import { sessionChanges } from "./session-changes";
 
 /** What `sessions.context()` gives the application's context: spread it in, or put it in a context type. */
 export interface SessionContext {
@@ -183,6 +184,18 @@ export class SessionHandle {
   }
 
   /**
+   * The session after each saved change, from any request on any instance, for a subscription of the
+   * application's own (`subscribe: (_, __, { session }) => session.changes()`): each value is a context whose
+   * `session` shows the new state. It ends, after an empty state, when the session ends, and without one when its
+   * key is cycled; it throws STORE_UNAVAILABLE when changes can no longer be followed.
+   */
+  changes(): AsyncIterable<SessionContext> {
+    return mapAsync(sessionChanges(this[REQUEST_SESSION]), (shown) => ({
+      session: new SessionHandle(shown),
+    }));
+  }
+
+  /**
    * Makes several changes in one save: `mutate` changes the draft, and everything it did is saved together, or
    * nothing when it throws or a limit is broken. Resolves to what `mutate` returned.
    */
@@ -195,4 +208,23 @@ export class SessionHandle {
     const { layer, session } = this[REQUEST_SESSION];
     return coded(async () => answer(await layer.sessions.read(session)));
   }
+}
+
+/** `source` with `map` applied to each value; returning from it returns from the source (stops following). */
+function mapAsync<T, U>(source: AsyncIterable<T>, map: (value: T) => U): AsyncIterable<U> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        async next() {
+          const step = await iterator.next();
+          return step.done ? { done: true, value: undefined } : { done: false, value: map(step.value) };
+        },
+        async return() {
+          await iterator.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
 }

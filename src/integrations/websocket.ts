@@ -1,5 +1,11 @@
-import type { Server as HttpServer, IncomingMessage } from "node:http";
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import type { Context } from "graphql-ws";
@@ -9,8 +15,15 @@ import type { UpgradeContextArgument } from "./node-http";
 
 /** How a WebSocket server for subscriptions is set up; every limit has a default. */
 export interface LiveServerOptions {
-  /** The HTTP server whose upgrades to `path` become GraphQL-over-WebSocket connections. */
-  server: HttpServer | HttpsServer;
+  /**
+   * The HTTP server whose upgrades to `path` become GraphQL-over-WebSocket connections. Without one (Apollo's
+   * `startStandaloneServer` keeps its server to itself), a server of its own listens on `port` and `host`.
+   */
+  server?: HttpServer | HttpsServer;
+  /** The port of the server of its own, when no `server` is given; 0 picks a free one. */
+  port?: number;
+  /** Its address; 127.0.0.1 unless given. */
+  host?: string;
   /** The schema the subscriptions (and any other operation sent over the socket) run against. */
   schema: GraphQLSchema;
   /** The path of the GraphQL endpoint; upgrades to any other path are left to other handlers. Default `/graphql`. */
@@ -38,6 +51,8 @@ export interface LiveServerOptions {
 
 /** A running WebSocket server for subscriptions. */
 export interface LiveServer {
+  /** Resolves to the WebSocket URL once the server listens (its own, or the one given, once that listens). */
+  readonly url: Promise<string>;
   /** Connections open now. */
   readonly connections: number;
   /** Closes every connection ("going away", 1001), ending their subscriptions, and stops taking upgrades. */
@@ -147,19 +162,37 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
   };
-  options.server.on("upgrade", onUpgrade);
+  const ownServer = options.server === undefined ? createHttpServer(upgradeRequired) : undefined;
+  const server = options.server ?? (ownServer as HttpServer);
+  server.on("upgrade", onUpgrade);
+  const url = (async () => {
+    if (ownServer !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        ownServer.once("error", reject);
+        ownServer.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+      });
+    } else if (!server.listening) {
+      await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+    }
+    const address = server.address() as AddressInfo;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return `${"cert" in server || "key" in server ? "wss" : "ws"}://${host}:${address.port}${settings.path}`;
+  })();
+  url.catch(() => {});
 
   let closing: Promise<void> | undefined;
   return {
+    url,
     get connections() {
       return wss.clients.size;
     },
     close() {
       closing ??= (async () => {
-        options.server.off("upgrade", onUpgrade);
+        server.off("upgrade", onUpgrade);
         // graphql-ws closes each socket with 1001 ("going away") and ends its subscriptions.
         await graphqlWs.dispose();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
+        if (ownServer?.listening) await new Promise<void>((resolve) => ownServer.close(() => resolve()));
       })();
       return closing;
     },
@@ -184,6 +217,12 @@ export function originAllowed(request: IncomingMessage, allowed: ReadonlySet<str
   }
   const ownHosts = [request.headers.host, firstValue(request.headers["x-forwarded-host"])];
   return ownHosts.some((own) => own !== undefined && own.toLowerCase() === host.toLowerCase());
+}
+
+/** What the server of its own answers a plain HTTP request: only upgrades are served there. */
+function upgradeRequired(_request: IncomingMessage, response: ServerResponse): void {
+  response.writeHead(426, { "content-type": "text/plain; charset=utf-8", upgrade: "websocket" });
+  response.end("GraphQL over WebSocket only");
 }
 
 /** The first of a comma-joined header's values. */
