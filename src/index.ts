@@ -7,7 +7,7 @@ import "reflect-metadata";
 
 export { type Config, ConfigError, type CookieConfig, loadConfig } from "./config";
 export { sessionGraphQLError } from "./graphql/errors";
-export { sessionResolvers } from "./graphql/schema";
+export { sessionResolvers, sessionSubscriptionResolvers } from "./graphql/schema";
 export type { SessionContext, SessionDraft, SessionHandle } from "./graphql/session-context";
 export type {
   ContextArgument,

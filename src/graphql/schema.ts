@@ -19,8 +19,17 @@ export const sessionResolvers: NonEmptyArray<Function> = [
   SessionResolver,
   SessionFieldsResolver,
   DevicesResolver,
-  LiveSessionResolver,
 ];
+
+/**
+ * The `sessionChanged` subscription's resolver class, kept apart: type-graphql refuses a schema with a
+ * subscription unless `buildSchema` is given a `pubSub`, which this one never uses (any will do).
+ */
+// biome-ignore lint/complexity/noBannedTypes: type-graphql takes resolver classes as Function.
+export const sessionSubscriptionResolvers: NonEmptyArray<Function> = [LiveSessionResolver];
+
+// biome-ignore lint/complexity/noBannedTypes: type-graphql takes resolver classes as Function.
+const allResolvers: NonEmptyArray<Function> = [...sessionResolvers, ...sessionSubscriptionResolvers];
 
 /**
  * type-graphql asks for a PubSub whenever a schema has a subscription, though `sessionChanged` brings its own
@@ -40,14 +49,14 @@ let typeDefsAndResolvers: { typeDefs: string; resolvers: Record<string, unknown>
 
 /** The executable schema of the session operations, built from the resolvers once per process. */
 export function buildSessionSchema(): GraphQLSchema {
-  schema ??= buildSchemaSync({ resolvers: sessionResolvers, validate: false, pubSub: unusedPubSub });
+  schema ??= buildSchemaSync({ resolvers: allResolvers, validate: false, pubSub: unusedPubSub });
   return schema;
 }
 
 /** The same operations as SDL and a resolver map, for schema-first applications to merge with their own. */
 export function sessionTypeDefsAndResolvers(): { typeDefs: string; resolvers: Record<string, unknown> } {
   typeDefsAndResolvers ??= buildTypeDefsAndResolversSync({
-    resolvers: sessionResolvers,
+    resolvers: allResolvers,
     validate: false,
     pubSub: unusedPubSub,
   });

@@ -26,6 +26,11 @@ export type Unwatch = () => Promise<void>;
  * saved: Redis pub/sub, PostgreSQL LISTEN/NOTIFY, the cluster primary for SQLite workers, or this process alone.
  */
 export interface ChangeFeed {
+  /**
+   * Whether the store's own save already tells its "saved" change, in the same round trip as the write (a NOTIFY
+   * in the UPDATE, a PUBLISH pipelined behind the script), so the service must not tell it again.
+   */
+  readonly sentWithSaves?: boolean;
   /** Tells every instance's watchers of `change`, this instance's included. */
   publish(change: SessionChange): Promise<void>;
   /**

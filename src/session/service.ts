@@ -504,7 +504,7 @@ export class SessionService {
     this.recent?.keep(targetKey, record, bytes);
     // A new key has no subscriber yet: nobody can have presented it.
     if (expected === undefined) this.report("created");
-    else this.tell(targetKey, "saved", record.version);
+    else if (this.options.changes?.sentWithSaves !== true) this.tell(targetKey, "saved", record.version);
     return outcome;
   }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { KeyvStoreAdapter, StoredData } from "keyv";
 import type { Pool, QueryResultRow } from "pg";
+import { CHANGES_CHANNEL } from "./postgres-feed";
 
 /**
  * Options for {@link PostgresKeyvAdapter}. The adapter takes a pool rather than a URL so its owner sets the
@@ -223,10 +224,13 @@ function statements(t: string) {
                UPDATE ${t} SET value = $2, expires = $3, version = $4, owner = $7
                WHERE key = $1 AND version = $5 AND (expires IS NULL OR expires > $6)
                RETURNING 1
-             )
+             ),
+             -- Live sessions: the change is told in the same statement, and so only once it commits.
+             told AS (SELECT pg_notify('${CHANGES_CHANNEL}', $8) FROM updated)
              SELECT EXISTS (SELECT 1 FROM updated) AS saved,
                     (SELECT value FROM ${t} WHERE key = $1 AND (expires IS NULL OR expires > $6)
-                       AND NOT EXISTS (SELECT 1 FROM updated)) AS current`,
+                       AND NOT EXISTS (SELECT 1 FROM updated)) AS current,
+                    (SELECT count(*) FROM told) AS told`,
     deleteVersion: `DELETE FROM ${t} WHERE key = $1 AND version = $2`,
     // The user index (see postgres.ts): an owner's live rows.
     listOwned: `SELECT key, value FROM ${t} WHERE owner = $1 AND (expires IS NULL OR expires > $2)`,

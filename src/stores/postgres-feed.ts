@@ -9,7 +9,8 @@ import {
 import { StoreUnavailableError } from "../session/errors";
 
 /** The channel every instance of one database listens on. */
-const CHANNEL = "sessionql_changes";
+export const CHANGES_CHANNEL = "sessionql_changes";
+const CHANNEL = CHANGES_CHANNEL;
 
 /**
  * Session changes over PostgreSQL's LISTEN/NOTIFY. Every instance listens on one channel, on a connection of its
@@ -63,6 +64,8 @@ export function postgresChangeFeed(pool: Pool, url: string, connectTimeoutMs: nu
   };
 
   return {
+    // The UPDATE of a save carries its NOTIFY (postgres-adapter.ts), so a write stays one statement.
+    sentWithSaves: true,
     async publish(change) {
       await pool.query("SELECT pg_notify($1, $2)", [CHANNEL, encodeChange(change)]);
     },

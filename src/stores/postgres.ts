@@ -1,4 +1,5 @@
 import { Pool } from "pg";
+import { encodeChange, topicOf } from "../session/change-feed";
 import type { Clock } from "../session/session";
 import {
   type AtomicWrites,
@@ -63,6 +64,7 @@ export function createPostgresStore(
         expected,
         now(),
         record.owner ?? null,
+        encodeChange({ topic: topicOf(sessionKey), kind: "saved", version: record.version }),
       ]);
       const { saved, current } = result.rows[0] ?? { saved: false, current: null };
       if (saved) return { saved: true };
@@ -72,6 +74,7 @@ export function createPostgresStore(
       return (await adapter.query("deleteVersion", [namespacedKey(sessionKey), expected])).rowCount === 1;
     },
   };
+  const changes = postgresChangeFeed(pool, url, CONNECT_TIMEOUT_MS);
   return new KeyvSessionStore({
     keyv,
     clock,
@@ -83,6 +86,6 @@ export function createPostgresStore(
     },
     clearExpired: (signal) => adapter.deleteExpired(undefined, signal),
     outOfProcess: true,
-    changes: postgresChangeFeed(pool, url, CONNECT_TIMEOUT_MS),
+    changes,
   });
 }

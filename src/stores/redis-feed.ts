@@ -26,6 +26,9 @@ interface PubSubCommands {
   duplicate(): PubSubCommands;
 }
 
+/** The channel a session's changes are published on. */
+export const changeChannel = (topic: string): string => `sessionql:changed:${topic}`;
+
 /**
  * Session changes over Redis pub/sub: one channel per session topic, subscribed while this instance has a watcher
  * of it, so an instance only hears the sessions its own sockets follow. On a Redis Cluster the channels are
@@ -41,7 +44,7 @@ export function redisChangeFeed(client: RedisClientType | RedisClusterType, onCl
   const commands = client as unknown as PubSubCommands;
   const listeners = new TopicListeners();
   const outages = new OutageListeners();
-  const channelOf = (topic: string) => `sessionql:changed:${topic}`;
+  const channelOf = changeChannel;
   const onMessage = (message: string) => {
     const change = decodeChange(message);
     if (change !== undefined) listeners.deliver(change);
@@ -83,6 +86,8 @@ export function redisChangeFeed(client: RedisClientType | RedisClusterType, onCl
   };
 
   return {
+    // A save's change is published by the store's own script, or right behind it on a cluster (redis.ts).
+    sentWithSaves: true,
     async publish(change: SessionChange) {
       const message = encodeChange(change);
       const channel = channelOf(change.topic);

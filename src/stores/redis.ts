@@ -6,6 +6,7 @@ import {
   defineScript,
   type RedisClientOptions,
 } from "@redis/client";
+import { encodeChange, topicOf } from "../session/change-feed";
 import type { Clock } from "../session/session";
 import type { StoredSession } from "../session/store";
 import {
@@ -16,7 +17,7 @@ import {
   KeyvSessionStore,
   sessionKeyv,
 } from "./keyv-store";
-import { redisChangeFeed } from "./redis-feed";
+import { changeChannel, redisChangeFeed } from "./redis-feed";
 
 /** A connect that has not finished by then fails, so an unreachable Redis is reported instead of awaited. */
 const CONNECT_TIMEOUT_MS = 1000;
@@ -29,7 +30,8 @@ const reconnectDelay = (retries: number) => Math.min(50 * 2 ** retries, 1000);
  * Writes the record only while the live record's version is ARGV[1] ('' = only when there is no live record),
  * and answers 1; otherwise answers the live row that won (so the caller need not read it again), or 0 when
  * there is none. Liveness is judged against ARGV[2], the caller's clock, as every other store does; the native
- * TTL (ARGV[4]) makes Redis drop the key by itself once the session has expired.
+ * TTL (ARGV[4]) makes Redis drop the key by itself once the session has expired. A save also publishes its change
+ * (ARGV[6]) on the session's channel (ARGV[5], '' for none), so live sessions cost no command of their own.
  */
 const SAVE_SCRIPT = defineScript({
   SCRIPT: `
@@ -46,11 +48,21 @@ elseif live ~= tonumber(ARGV[1]) then
   return stored
 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 return 1`,
   NUMBER_OF_KEYS: 1,
-  parseCommand(parser: CommandParser, key: string, expected: string, now: string, row: string, ttl: string) {
+  parseCommand(
+    parser: CommandParser,
+    key: string,
+    expected: string,
+    now: string,
+    row: string,
+    ttl: string,
+    channel: string,
+    change: string,
+  ) {
     parser.pushKey(key);
-    parser.push(expected, now, row, ttl);
+    parser.push(expected, now, row, ttl, channel, change);
   },
   transformReply: (reply: unknown) => reply as number | string,
 });
@@ -74,7 +86,15 @@ const scripts = { saveSession: SAVE_SCRIPT, deleteSession: DELETE_SCRIPT };
 
 /** The two calls our atomic writes need, whichever client (single server or cluster) runs them. */
 interface ScriptRunner {
-  saveSession(key: string, expected: string, now: string, row: string, ttl: string): Promise<number | string>;
+  saveSession(
+    key: string,
+    expected: string,
+    now: string,
+    row: string,
+    ttl: string,
+    channel: string,
+    change: string,
+  ): Promise<number | string>;
   deleteSession(key: string, expected: string): Promise<number>;
 }
 
@@ -152,6 +172,7 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     }
     return (await Promise.all(batches)).flat();
   };
+  const changes = redisChangeFeed(client as Parameters<typeof redisChangeFeed>[0], onCluster);
   const atomic: AtomicWrites = {
     async save(sessionKey, record, expected) {
       const at = now();
@@ -162,15 +183,27 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
         expected === undefined && record.owner !== undefined
           ? commands.zAdd(indexKey(record.owner), { score: at, value: sessionKey })
           : undefined;
+      // Live sessions: a single server publishes the change from the script itself. On a cluster the channel is
+      // sharded to its own slot, which a script on the session's slot may not touch, so the SPUBLISH follows a
+      // save that went through, without the caller waiting for it.
+      const change =
+        expected === undefined
+          ? undefined
+          : { topic: topicOf(sessionKey), kind: "saved" as const, version: record.version };
       const saving = runner.saveSession(
         storageKey(sessionKey),
         expected === undefined ? "" : String(expected),
         String(at),
         envelope(record),
         String(ttl),
+        change === undefined || onCluster ? "" : changeChannel(change.topic),
+        change === undefined || onCluster ? "" : encodeChange(change),
       );
       const [answer] = await Promise.all([saving, indexed]);
-      if (answer === 1) return { saved: true };
+      if (answer === 1) {
+        if (change !== undefined && onCluster) changes.publish(change).catch(() => undefined);
+        return { saved: true };
+      }
       return { saved: false, current: typeof answer === "string" ? fromEnvelope(answer) : null };
     },
     async delete(sessionKey, expected) {
@@ -205,7 +238,7 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     ready,
     clearExpired: async () => 0,
     outOfProcess: true,
-    changes: redisChangeFeed(client as Parameters<typeof redisChangeFeed>[0], onCluster),
+    changes,
   });
 }
 

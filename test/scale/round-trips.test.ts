@@ -249,13 +249,15 @@ describeWithService("redis", "round trips per operation on Redis", () => {
 describeWithService("redis-cluster", "round trips per operation on a Redis Cluster", () => {
   const cluster = startBeforeAll(startRedisCluster, (cluster) => cluster.stop(), 60_000);
 
-  test("the same as on one server: every command goes straight to the key's master", async () => {
+  test("as on one server, every command goes straight to its master; a write adds its SPUBLISH", async () => {
     const counter = await redisRequestCounter(cluster().ports);
     const measured = await measure(createStore(cluster().url), counter.count).finally(counter.close);
     report["redis cluster"] = measured;
     expect(measured.sessionRead).toEqual({ storeCalls: 1, roundTrips: 1 });
-    expect(measured.sessionSet).toEqual({ storeCalls: 1, roundTrips: 1 });
-    expect(measured.overtakenSet).toEqual({ storeCalls: 2, roundTrips: 2 });
+    // The live-sessions change goes to its sharded channel's master, sent beside the script without a wait: two
+    // requests on the wire, one wait for the caller.
+    expect(measured.sessionSet).toEqual({ storeCalls: 1, roundTrips: 2 });
+    expect(measured.overtakenSet).toEqual({ storeCalls: 2, roundTrips: 3 });
   });
 });
 
