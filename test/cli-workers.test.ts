@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { type SessionqlInstance, startInstance } from "./helpers/instance";
 import { waitFor } from "./helpers/services";
 
@@ -90,6 +92,52 @@ test("two workers on one SQLite file serve the same sessions, and SIGTERM stops 
   process.kill(pid, "SIGTERM");
   expect((await instance.exited).code).toBe(0);
   for (const worker of workers) expect(() => process.kill(worker, 0)).toThrow();
+}, 60_000);
+
+test("every worker's subscribers hear of a change saved on another worker, through the primary", async () => {
+  const instance = await launch(["--workers", "2"], {
+    SESSION_STORE: `sqlite://${join(tmp, "sessions.sqlite")}`,
+  });
+  await until(instance, "both workers up", () => childrenOf(instance.pid).length >= 2);
+  const first = await post(instance.graphqlUrl, undefined, SET, { key: "n", value: 0 });
+  const cookie = (first.setCookie as string).split(";")[0] as string;
+  class CookieWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: { cookie } });
+    }
+  }
+  // Four connections of their own, handed out round-robin: each worker holds subscribers.
+  const seen: number[][] = [[], [], [], []];
+  const clients = seen.map((versions) => {
+    const client = createClient({
+      url: instance.graphqlUrl.replace(/^http/, "ws"),
+      webSocketImpl: CookieWebSocket,
+      retryAttempts: 0,
+    });
+    client.subscribe(
+      { query: "subscription { sessionChanged { version } }" },
+      {
+        next: (value) => versions.push((value.data?.sessionChanged as { version: number }).version),
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    return client;
+  });
+  try {
+    await new Promise((settle) => setTimeout(settle, 1000));
+    for (let i = 1; i <= 6; i++) {
+      expect(
+        (await post(instance.graphqlUrl, cookie, SET, { key: "n", value: i })).body.errors,
+      ).toBeUndefined();
+    }
+    await until(instance, "every subscriber at version 7", () =>
+      seen.every((versions) => versions.at(-1) === 7),
+    );
+    for (const versions of seen) expect(versions).toEqual([...versions].sort((a, b) => a - b));
+  } finally {
+    await Promise.all(clients.map((client) => client.dispose()));
+  }
 }, 60_000);
 
 test("a worker that dies is replaced", async () => {
