@@ -40,7 +40,12 @@ export const changeChannel = (topic: string): string => `sessionql:changed:${top
  * connection drops, the client resubscribes once it is back, but changes published meanwhile are gone: the
  * outage is reported, so that the watchers end and their clients subscribe again.
  */
-export function redisChangeFeed(client: RedisClientType | RedisClusterType, onCluster: boolean): ChangeFeed {
+export function redisChangeFeed(
+  client: RedisClientType | RedisClusterType,
+  onCluster: boolean,
+  /** Connects the store's client (a cluster's, whose own pub/sub connections then serve the subscriptions). */
+  ready: () => Promise<void>,
+): ChangeFeed {
   const commands = client as unknown as PubSubCommands;
   const listeners = new TopicListeners();
   const outages = new OutageListeners();
@@ -64,6 +69,11 @@ export function redisChangeFeed(client: RedisClientType | RedisClusterType, onCl
     if (subscriber !== undefined) return Promise.reject(new StoreUnavailableError());
     connecting ??= (async () => {
       if (onCluster) {
+        try {
+          await ready();
+        } catch (error) {
+          throw new StoreUnavailableError({ cause: error });
+        }
         commands.on("node-reconnecting", () => lost(new Error("a Redis Cluster node is reconnecting")));
         subscriber = commands;
         return commands;

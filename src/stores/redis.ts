@@ -172,7 +172,7 @@ export function createRedisStore(url: string, clock?: Clock): KeyvSessionStore {
     }
     return (await Promise.all(batches)).flat();
   };
-  const changes = redisChangeFeed(client as Parameters<typeof redisChangeFeed>[0], onCluster);
+  const changes = redisChangeFeed(client as Parameters<typeof redisChangeFeed>[0], onCluster, ready);
   const atomic: AtomicWrites = {
     async save(sessionKey, record, expected) {
       const at = now();
