@@ -1,5 +1,5 @@
 import { parseSetCookie, type SetCookie, stringifyCookie } from "cookie";
-import type { TokenKeeper } from "./token-keeper";
+import type { SocketCredentials, TokenKeeper } from "./token-keeper";
 
 /**
  * Keeps one cookie the way a browser would, for clients where fetch keeps none. Domain and Path are not
@@ -21,6 +21,14 @@ export class CookieKeeper implements TokenKeeper {
     // Cookies the caller put in its own `headers` option travel alongside the session cookie.
     const theirs = headers.get("cookie");
     headers.set("cookie", theirs ? `${theirs}; ${ours}` : ours);
+  }
+
+  socket(headers: Record<string, string> | undefined): SocketCredentials {
+    // The upgrade request carries the same Cookie header a fetch would: the caller's cookies, then the session's.
+    const upgrade = new Headers(headers);
+    this.attach(upgrade);
+    const cookie = upgrade.get("cookie");
+    return cookie === null ? {} : { headers: { cookie } };
   }
 
   absorb(response: Response): void {

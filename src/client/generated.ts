@@ -217,6 +217,21 @@ export type SessionFragment = {
   version: number;
 };
 
+export type SessionChangedSubscriptionVariables = Exact<{ [key: string]: never }>;
+
+export type SessionChangedSubscription = {
+  sessionChanged: {
+    id: string | null;
+    data: Record<string, unknown>;
+    keys: Array<string>;
+    isEmpty: boolean;
+    expiresAt: string | null;
+    expiryAge: number;
+    expireAtBrowserClose: boolean;
+    version: number;
+  };
+};
+
 export const SessionFragmentDoc = {
   kind: "Document",
   definitions: [
@@ -997,3 +1012,44 @@ export const MySessionsDocument = {
     },
   ],
 } as unknown as DocumentNode<MySessionsQuery, MySessionsQueryVariables>;
+export const SessionChangedDocument = {
+  kind: "Document",
+  definitions: [
+    {
+      kind: "OperationDefinition",
+      operation: "subscription",
+      name: { kind: "Name", value: "SessionChanged" },
+      selectionSet: {
+        kind: "SelectionSet",
+        selections: [
+          {
+            kind: "Field",
+            name: { kind: "Name", value: "sessionChanged" },
+            selectionSet: {
+              kind: "SelectionSet",
+              selections: [{ kind: "FragmentSpread", name: { kind: "Name", value: "Session" } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: "FragmentDefinition",
+      name: { kind: "Name", value: "Session" },
+      typeCondition: { kind: "NamedType", name: { kind: "Name", value: "Session" } },
+      selectionSet: {
+        kind: "SelectionSet",
+        selections: [
+          { kind: "Field", name: { kind: "Name", value: "id" } },
+          { kind: "Field", name: { kind: "Name", value: "data" } },
+          { kind: "Field", name: { kind: "Name", value: "keys" } },
+          { kind: "Field", name: { kind: "Name", value: "isEmpty" } },
+          { kind: "Field", name: { kind: "Name", value: "expiresAt" } },
+          { kind: "Field", name: { kind: "Name", value: "expiryAge" } },
+          { kind: "Field", name: { kind: "Name", value: "expireAtBrowserClose" } },
+          { kind: "Field", name: { kind: "Name", value: "version" } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<SessionChangedSubscription, SessionChangedSubscriptionVariables>;

@@ -1,4 +1,4 @@
-import type { TokenKeeper } from "./token-keeper";
+import type { SocketCredentials, TokenKeeper } from "./token-keeper";
 
 /**
  * Keeps the token for a server run with SESSION_HEADER: the token travels in that request header, and an answer
@@ -19,6 +19,12 @@ export class HeaderKeeper implements TokenKeeper {
     // Sent even empty while no token is held: the header's presence is what picks the header transport, so the
     // first write answers with a token in the header rather than with a Set-Cookie.
     headers.set(this.name, this.current ?? "");
+  }
+
+  socket(): SocketCredentials {
+    // A browser cannot put a header on a WebSocket, so the token travels in the connection params, under the
+    // header's name. Without a token there is no session to follow, and nothing is sent.
+    return this.current === undefined ? {} : { connectionParams: { [this.name]: this.current } };
   }
 
   absorb(response: Response): void {

@@ -1,10 +1,12 @@
 /**
  * sessionql/client: a typed client for a sessionql server, in the browser and outside it.
  *
- * Everything here uses only the graphql package (to print the documents), the cookie package and the generated
- * typed documents, never the server's own modules, its web framework or Apollo Server, so that a browser bundle
+ * Everything here uses only the graphql package (to print the documents), the cookie package, graphql-ws (for
+ * `subscribe`) and the generated typed documents, never the server's own modules, its web framework or Apollo Server, so that a browser bundle
  * of this module stays small.
  */
+
+export type { LiveEnd, SubscribeOptions, Unsubscribe, WebSocketClass } from "./live";
 export {
   createSessionClient,
   type SessionClient,

@@ -10,12 +10,20 @@ import {
   PopSessionDocument,
   RevokeOtherSessionsDocument,
   RevokeSessionDocument,
+  SessionChangedDocument,
   type SessionFragment,
   SetSessionDefaultDocument,
   SetSessionDocument,
   SetSessionExpiryDocument,
   UpdateSessionDocument,
 } from "./generated";
+import {
+  type SubscribeOptions,
+  subscribeLive,
+  type Unsubscribe,
+  type WebSocketClass,
+  webSocketUrlOf,
+} from "./live";
 import { createTokenKeeper, type SessionTransport } from "./token-keeper";
 
 /** The session as every operation answers it: the generated `Session` fragment. */
@@ -48,6 +56,16 @@ export interface SessionClientOptions {
    */
   token?: string;
   credentials?: RequestInit["credentials"];
+  /**
+   * The GraphQL-over-WebSocket endpoint `subscribe` connects to; defaults to `url` with ws: for http: and wss: for
+   * https: (a relative `url` is resolved against the page's location).
+   */
+  wsUrl?: string;
+  /**
+   * The WebSocket class `subscribe` opens with; defaults to the global one. Node 20 has none: pass the `ws`
+   * package's `WebSocket`, which also lets the client send the session cookie it keeps with the upgrade.
+   */
+  webSocketImpl?: WebSocketClass;
 }
 
 /** How a change is applied. */
@@ -98,6 +116,15 @@ export interface SessionClient {
   revokeSession(id: string): Promise<boolean>;
   /** Ends every session of the logged-in user but this one; how many ended. */
   revokeOtherSessions(): Promise<number>;
+  /**
+   * Follows the session live (`sessionChanged` over graphql-ws): `onChange` gets the session as it now is after
+   * every saved change, from any tab, device or instance. When the session ends (flush, logout, revoke, expiry)
+   * `onChange` gets the empty session (id null), then `onEnd("ended")`. Cycling the key (`cycleKey`, a login)
+   * completes it without an event, `onEnd("completed")`: subscribe again once the request that cycled it has
+   * answered, so the new key is the one presented. Each subscription has a WebSocket of its own and presents the
+   * key the client holds when it is opened; without one it gets the empty session and ends at once.
+   */
+  subscribe(onChange: (session: SessionSnapshot) => void, options?: SubscribeOptions): Unsubscribe;
   /** The token/cookie value the client currently holds (undefined when none); for the header transport, to persist it. */
   readonly token: string | undefined;
 }
@@ -117,6 +144,7 @@ const OPERATIONS = {
   mySessions: printOperation(MySessionsDocument),
   revokeSession: printOperation(RevokeSessionDocument),
   revokeOtherSessions: printOperation(RevokeOtherSessionsDocument),
+  sessionChanged: printOperation(SessionChangedDocument),
 };
 
 /** A client for the session at `options.url`. */
@@ -139,6 +167,18 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     get token() {
       return keeper.token;
     },
+    subscribe: (onChange, subscribeOptions) =>
+      subscribeLive(
+        {
+          url: options.wsUrl ?? webSocketUrlOf(options.url),
+          webSocketImpl: options.webSocketImpl,
+          headers: options.headers,
+          keeper,
+        },
+        OPERATIONS.sessionChanged.query,
+        onChange,
+        subscribeOptions,
+      ),
     session: async () => (await execute(OPERATIONS.getSession, {})).session,
     async get<T>(key: string, defaultValue?: T) {
       const { session } = await execute(OPERATIONS.getSessionValue, { key });

@@ -1,4 +1,4 @@
-import { Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Int, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestSession } from "../http/request-session";
 import { SessionType } from "./session.type";
 import { sessionChanges } from "./session-changes";
@@ -15,9 +15,21 @@ export class LiveSessionResolver {
   @Subscription(() => SessionType, {
     description:
       "The caller's session after every saved change; the empty session, then completion, once it ends. Completes when its key is cycled: subscribe again with the new cookie.",
-    subscribe: ({ context }) => sessionChanges((context as SessionContext).session[REQUEST_SESSION]),
+    subscribe: ({ context, args }) =>
+      sessionChanges(
+        (context as SessionContext).session[REQUEST_SESSION],
+        (args as { sinceVersion?: number | null }).sinceVersion ?? undefined,
+      ),
   })
-  sessionChanged(@Root() shown: RequestSession): RequestSession {
+  sessionChanged(
+    @Root() shown: RequestSession,
+    @Arg("sinceVersion", () => Int, {
+      nullable: true,
+      description:
+        "The version the client last read: when the session is already past it, the session is sent at once, so no change saved before the subscription began is missed.",
+    })
+    _sinceVersion: number | null,
+  ): RequestSession {
     return shown;
   }
 }

@@ -6,7 +6,10 @@ import { asGraphQLError } from "./errors";
 const { Repeater } = require("@repeaterjs/repeater") as { Repeater: typeof RepeaterClass };
 
 /** The events of one subscription, as an async iterator that stops following when the client unsubscribes. */
-export function sessionChanges(request: RequestSession): AsyncIterable<RequestSession> {
+export function sessionChanges(
+  request: RequestSession,
+  sinceVersion?: number,
+): AsyncIterable<RequestSession> {
   const { live, sessions } = request.layer;
   const empty = () => request.showing(sessions.open(undefined, false));
   return new Repeater<RequestSession>(async (push, stop) => {
@@ -19,16 +22,20 @@ export function sessionChanges(request: RequestSession): AsyncIterable<RequestSe
     }
     let unfollow: (() => void) | undefined;
     try {
-      unfollow = await live.follow(sessionKey, {
-        changed: (session) => {
-          push(request.showing(session)).catch(() => {});
+      unfollow = await live.follow(
+        sessionKey,
+        {
+          changed: (session) => {
+            push(request.showing(session)).catch(() => {});
+          },
+          ended: (how) => {
+            if (how === "ended") push(empty()).catch(() => {});
+            stop();
+          },
+          failed: (error) => stop(asGraphQLError(error)),
         },
-        ended: (how) => {
-          if (how === "ended") push(empty()).catch(() => {});
-          stop();
-        },
-        failed: (error) => stop(asGraphQLError(error)),
-      });
+        { sinceVersion },
+      );
     } catch (error) {
       stop(asGraphQLError(error));
       return;

@@ -187,7 +187,8 @@ export class SessionHandle {
    * The session after each saved change, from any request on any instance, for a subscription of the
    * application's own (`subscribe: (_, __, { session }) => session.changes()`): each value is a context whose
    * `session` shows the new state. It ends, after an empty state, when the session ends, and without one when its
-   * key is cycled; it throws STORE_UNAVAILABLE when changes can no longer be followed.
+   * key is cycled; it throws STORE_UNAVAILABLE when changes can no longer be followed. With `sinceVersion` (the
+   * version the client last read), a session already past it is sent at once.
    */
   changes(): AsyncIterable<SessionContext> {
     return mapAsync(sessionChanges(this[REQUEST_SESSION]), (shown) => ({

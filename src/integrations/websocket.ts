@@ -7,7 +7,7 @@ import {
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { GraphQLError, type GraphQLSchema } from "graphql";
+import { type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, parse } from "graphql";
 import type { Context } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
@@ -132,7 +132,16 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
         if (left > 0) perSession.set(sessionKey, left);
         else perSession.delete(sessionKey);
       },
-      onSubscribe(ctx, id) {
+      onSubscribe(ctx, id, payload) {
+        if (isMutation(payload.query, payload.operationName)) {
+          // An upgrade has no response to carry a cookie: a change needing a new one (a new session, a cycled
+          // key, a login) would be saved under a key no browser ever receives.
+          return [
+            new GraphQLError("mutations go over HTTP, whose answer can carry the session cookie", {
+              extensions: { code: "BAD_REQUEST" },
+            }),
+          ];
+        }
         const held = Object.keys(ctx.subscriptions).filter((other) => other !== id).length;
         if (held >= settings.maxSubscriptionsPerConnection) {
           return [
@@ -223,6 +232,18 @@ export function originAllowed(request: IncomingMessage, allowed: ReadonlySet<str
 function upgradeRequired(_request: IncomingMessage, response: ServerResponse): void {
   response.writeHead(426, { "content-type": "text/plain; charset=utf-8", upgrade: "websocket" });
   response.end("GraphQL over WebSocket only");
+}
+
+/** Whether the operation the client asked for is a mutation (an unparsable one is left to graphql-ws to refuse). */
+function isMutation(query: string, operationName: string | null | undefined): boolean {
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch {
+    return false;
+  }
+  const operation = getOperationAST(document, operationName ?? undefined);
+  return operation?.operation === "mutation";
 }
 
 /** The first of a comma-joined header's values. */

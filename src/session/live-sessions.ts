@@ -16,6 +16,15 @@ export interface FollowHandlers {
   failed(error: unknown): void;
 }
 
+/** How a follow starts. */
+export interface FollowOptions {
+  /**
+   * The version the follower last saw (from a query): when the session is already past it once following has
+   * begun, the follower is told at once, so a change saved between its query and its subscription is not missed.
+   */
+  sinceVersion?: number;
+}
+
 /** The longest a timer may wait in Node (about 24.8 days); a later expiry is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -51,8 +60,12 @@ export class LiveSessions {
    * are being received and the session has been read. A session that is not stored ends at once. Rejects with
    * STORE_UNAVAILABLE when the feed or the store cannot be reached.
    */
-  async follow(sessionKey: string, handlers: FollowHandlers): Promise<() => void> {
-    const follow = new Follow(this, sessionKey, handlers);
+  async follow(
+    sessionKey: string,
+    handlers: FollowHandlers,
+    options: FollowOptions = {},
+  ): Promise<() => void> {
+    const follow = new Follow(this, sessionKey, handlers, options.sinceVersion);
     this.following.add(follow);
     try {
       await follow.start();
@@ -108,6 +121,7 @@ class Follow {
     private readonly live: LiveSessions,
     private readonly sessionKey: string,
     private readonly handlers: FollowHandlers,
+    private readonly sinceVersion: number | undefined,
   ) {
     this.topic = topicOf(sessionKey);
   }
@@ -125,6 +139,8 @@ class Follow {
     if (session.sessionKey !== undefined) {
       this.version = session.version;
       this.schedule(session);
+      if (this.sinceVersion !== undefined && session.version > this.sinceVersion)
+        this.handlers.changed(session);
     } else this.end("ended");
   }
 
