@@ -117,7 +117,10 @@ test("every worker's subscribers hear of a change saved on another worker, throu
     client.subscribe(
       { query: "subscription { sessionChanged { version } }" },
       {
-        next: (value) => versions.push((value.data?.sessionChanged as { version: number }).version),
+        next: (value) => {
+          const changed = value.data?.sessionChanged as { version: number } | undefined;
+          if (changed) versions.push(changed.version);
+        },
         error: () => undefined,
         complete: () => undefined,
       },
