@@ -7,9 +7,10 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from "fastify";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Config, TrustProxy } from "./config";
 import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-settings";
-import { errorLoggingPlugin } from "./graphql/errors";
+import { errorLoggingPlugin, hiddenCause, type RequestLog } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
 import type { SessionContext } from "./graphql/session-context";
 import { createSessions, type Sessions } from "./library";
@@ -199,6 +200,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     path: GRAPHQL_PATH,
     allowedOrigins: config.corsOrigins,
     refuseOtherPaths: true,
+    ...socketRequestSettings(config, app.log),
   });
   registerHealthRoutes(app, sessions.store, READY_TIMEOUT_MS);
   app.get("/metrics", async (_request, reply) =>
@@ -262,4 +264,22 @@ function loggerOptions(config: Config): FastifyServerOptions["logger"] {
 function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
   const given = request.headers["x-request-id"];
   return typeof given === "string" && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+}
+
+/**
+ * The HTTP route's query limits, introspection setting and error masking, for operations over the socket; what
+ * the masking hides goes to the log, as errorLoggingPlugin does for HTTP.
+ */
+function socketRequestSettings(config: Config, log: RequestLog) {
+  const { formatError, introspection, validationRules, parseOptions } = apolloRequestSettings(config.graphql);
+  return {
+    introspection,
+    validationRules,
+    maxTokens: parseOptions.maxTokens,
+    formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+      const cause = error instanceof GraphQLError ? hiddenCause(error) : error;
+      if (cause !== undefined) log.error({ err: cause }, "operation over the socket failed");
+      return formatError(formatted, error);
+    },
+  };
 }

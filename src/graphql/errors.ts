@@ -41,14 +41,16 @@ export async function codedErrors<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The session error behind a resolver's error, whether it was thrown bare or as {@link sessionGraphQLError}. */
+/**
+ * The session error behind a resolver's error, whether it was thrown bare or as {@link sessionGraphQLError}, and
+ * however many GraphQL errors wrap it (graphql-ws wraps what a subscription's stream throws in one more).
+ */
 function sessionErrorOf(error: unknown): SessionError | undefined {
-  const original = unwrapResolverError(error);
-  if (original instanceof SessionError) return original;
-  if (original instanceof GraphQLError && original.originalError instanceof SessionError) {
-    return original.originalError;
+  let original = unwrapResolverError(error);
+  while (original instanceof GraphQLError && original.originalError !== undefined) {
+    original = original.originalError;
   }
-  return undefined;
+  return original instanceof SessionError ? original : undefined;
 }
 
 /** Codes whose messages are written for clients (parse, validation and input errors from graphql-js and Apollo). */
@@ -102,7 +104,7 @@ export function errorLoggingPlugin(): ApolloServerPlugin<{ log: RequestLog }> {
 }
 
 /** What a client is told of a store outage or an unexpected failure is only a code; the cause goes to the log. */
-function hiddenCause(error: GraphQLError): unknown {
+export function hiddenCause(error: GraphQLError): unknown {
   const sessionError = sessionErrorOf(error);
   if (sessionError !== undefined) return sessionError.code === "STORE_UNAVAILABLE" ? sessionError : undefined;
   return clientCode(error.extensions) === undefined ? unwrapResolverError(error) : undefined;

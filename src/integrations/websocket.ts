@@ -7,10 +7,24 @@ import {
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, parse } from "graphql";
-import type { Context } from "graphql-ws";
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  getOperationAST,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  type ValidationRule,
+  validate,
+} from "graphql";
+import type { Context, SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
+import { DEFAULTS as CONFIG_DEFAULTS } from "../config";
+import { queryLimitRules } from "../graphql/query-limits";
 import type { UpgradeContextArgument } from "./node-http";
 
 /** How a WebSocket server for subscriptions is set up; every limit has a default. */
@@ -47,6 +61,23 @@ export interface LiveServerOptions {
   maxPayloadBytes?: number;
   /** How long a client has after connecting to send `connection_init`. Default 3 s. */
   connectionInitTimeoutMs?: number;
+  /**
+   * The most tokens a document sent over the socket may have; a longer one is refused while parsing, before it is
+   * built. Default 1000, as the standalone server's `GRAPHQL_MAX_TOKENS`.
+   */
+  maxTokens?: number;
+  /**
+   * Validation rules besides graphql-js's own, as the application gives its Apollo Server. Default: sessionql's
+   * query limits at their defaults (depth 10, aliases 15, cost 1000, directives 10).
+   */
+  validationRules?: readonly ValidationRule[];
+  /** Whether the schema may be introspected over the socket. Default: as Apollo Server, unless NODE_ENV is production. */
+  introspection?: boolean;
+  /**
+   * What a client sees of each error, as Apollo Server's `formatError`. Default: graphql-js's shape (message,
+   * locations, path, extensions; never a stack trace).
+   */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }
 
 /** A running WebSocket server for subscriptions. */
@@ -75,6 +106,15 @@ const DEFAULTS = {
   maxPayloadBytes: 64 * 1024,
   connectionInitTimeoutMs: 3_000,
   refuseOtherPaths: false,
+  maxTokens: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_TOKENS),
+};
+
+/** The query limits of the standalone server's defaults, for an application that gives no rules of its own. */
+const DEFAULT_QUERY_LIMITS = {
+  maxDepth: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_DEPTH),
+  maxAliases: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_ALIASES),
+  maxCost: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_COST),
+  maxDirectives: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_DIRECTIVES),
 };
 
 /** The close code for a session past its connection limit (graphql-ws leaves 4400–4999 to applications). */
@@ -98,6 +138,16 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
   const perSession = new Map<string, number>();
   const sessionKeys = new WeakMap<object, string>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes });
+  const rules = [
+    ...specifiedRules,
+    ...(options.validationRules ?? queryLimitRules(DEFAULT_QUERY_LIMITS)),
+    ...((options.introspection ?? process.env.NODE_ENV !== "production")
+      ? []
+      : [NoSchemaIntrospectionCustomRule]),
+  ];
+  const format = options.formatError;
+  const formatted = (errors: readonly GraphQLError[]) =>
+    format === undefined ? undefined : errors.map((error) => format(error.toJSON(), error));
   const contextOf = options.context ?? ((argument: UpgradeContextArgument) => sessions.context(argument));
   const argumentOf = (ctx: Context<Record<string, unknown> | undefined, ConnectionExtra>) => ({
     req: ctx.extra.request,
@@ -133,15 +183,6 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
         else perSession.delete(sessionKey);
       },
       onSubscribe(ctx, id, payload) {
-        if (isMutation(payload.query, payload.operationName)) {
-          // An upgrade has no response to carry a cookie: a change needing a new one (a new session, a cycled
-          // key, a login) would be saved under a key no browser ever receives.
-          return [
-            new GraphQLError("mutations go over HTTP, whose answer can carry the session cookie", {
-              extensions: { code: "BAD_REQUEST" },
-            }),
-          ];
-        }
         const held = Object.keys(ctx.subscriptions).filter((other) => other !== id).length;
         if (held >= settings.maxSubscriptionsPerConnection) {
           return [
@@ -153,8 +194,13 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
             ),
           ];
         }
-        return undefined;
+        return executionArgsOf(options.schema, payload, settings.maxTokens, rules);
       },
+      onNext(_ctx, _id, _payload, _args, result) {
+        if (result.errors === undefined || format === undefined) return undefined;
+        return { ...result, errors: formatted(result.errors) };
+      },
+      onError: (_ctx, _id, _payload, errors) => formatted(errors),
     },
     wss,
     settings.pingIntervalMs,
@@ -234,16 +280,45 @@ function upgradeRequired(_request: IncomingMessage, response: ServerResponse): v
   response.end("GraphQL over WebSocket only");
 }
 
-/** Whether the operation the client asked for is a mutation (an unparsable one is left to graphql-ws to refuse). */
-function isMutation(query: string, operationName: string | null | undefined): boolean {
+/**
+ * Parses and validates an operation as Apollo Server does one over HTTP (the token limit, the query limits, no
+ * introspection where it is off), and refuses mutations; graphql-ws then runs what this returns, with the
+ * context of the connection's upgrade.
+ */
+function executionArgsOf(
+  schema: GraphQLSchema,
+  payload: SubscribePayload,
+  maxTokens: number,
+  rules: readonly ValidationRule[],
+): ExecutionArgs | readonly GraphQLError[] {
   let document: DocumentNode;
   try {
-    document = parse(query);
-  } catch {
-    return false;
+    document = parse(payload.query, { maxTokens });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return [new GraphQLError(message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
   }
-  const operation = getOperationAST(document, operationName ?? undefined);
-  return operation?.operation === "mutation";
+  const invalid = validate(schema, document, rules);
+  if (invalid.length > 0) {
+    return invalid.map(
+      (error) =>
+        new GraphQLError(error.message, {
+          nodes: error.nodes,
+          extensions: { ...error.extensions, code: "GRAPHQL_VALIDATION_FAILED" },
+        }),
+    );
+  }
+  const operationName = payload.operationName ?? undefined;
+  if (getOperationAST(document, operationName)?.operation === "mutation") {
+    // An upgrade has no response to carry a cookie: a change needing a new one (a new session, a cycled key, a
+    // login) would be saved under a key no browser ever receives.
+    return [
+      new GraphQLError("mutations go over HTTP, whose answer can carry the session cookie", {
+        extensions: { code: "BAD_REQUEST" },
+      }),
+    ];
+  }
+  return { schema, document, operationName, variableValues: payload.variables ?? undefined };
 }
 
 /** The first of a comma-joined header's values. */
