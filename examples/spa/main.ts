@@ -1,10 +1,12 @@
 /**
  * A plain-DOM page that keeps its state in a sessionql session through Apollo Client, and, against an API that
  * serves a shop's `login`, lists the logged-in user's devices. The browser holds only the HttpOnly `sessionid`
- * cookie; everything shown here is read back from the server.
+ * cookie; everything shown here is read back from the server. With `?live=1` it also follows the session over a
+ * WebSocket (`sessionChanged`), so every tab shows every other tab's change as it is saved.
  */
 import {
   ApolloClient,
+  ApolloLink,
   CombinedGraphQLErrors,
   gql,
   HttpLink,
@@ -12,10 +14,13 @@ import {
   ServerError,
   type TypedDocumentNode,
 } from "@apollo/client";
-import { concatAST } from "graphql";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { concatAST, OperationTypeNode } from "graphql";
+import { createClient } from "graphql-ws";
 import {
   CycleSessionKeyDocument,
   FlushSessionDocument,
+  SessionChangedDocument,
   type SessionFragment,
   SessionFragmentDoc,
   SetSessionDocument,
@@ -25,6 +30,8 @@ declare global {
   interface Window {
     /** The sessionql endpoint, for a host page that sets it instead of passing `?api=`. */
     SESSIONQL_URL?: string;
+    /** Follows the session live, for a host page that sets it instead of passing `?live=1`. */
+    SESSIONQL_LIVE?: boolean;
   }
 }
 
@@ -33,6 +40,21 @@ const DEFAULT_API = "http://127.0.0.1:4000/graphql";
 /** The endpoint: `?api=…`, else the host page's `window.SESSIONQL_URL`, else a local sessionql. */
 function apiUrl(): string {
   return new URLSearchParams(window.location.search).get("api") ?? window.SESSIONQL_URL ?? DEFAULT_API;
+}
+
+/**
+ * The same endpoint over WebSocket: the API's address resolved against the page's location (so a relative API,
+ * "/graphql", is the page's own server), with ws: for http: and wss: for https:.
+ */
+function webSocketUrlOf(api: string): string {
+  const url = new URL(api, window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+/** Whether the page follows the session live: `?live=1`, or the host page's `window.SESSIONQL_LIVE`. */
+function liveWanted(): boolean {
+  return new URLSearchParams(window.location.search).get("live") === "1" || window.SESSIONQL_LIVE === true;
 }
 
 function element<T extends HTMLElement>(id: string): T {
@@ -84,6 +106,12 @@ const LoginDocument: TypedDocumentNode<{ login: { name: string } }, { email: str
     }
   }
 `;
+/** The shop's logout: the session ends, and every tab following it is sent the empty session. */
+const LogoutDocument: TypedDocumentNode<{ logout: boolean }, Record<string, never>> = gql`
+  mutation Logout {
+    logout
+  }
+`;
 const RevokeSessionDocument: TypedDocumentNode<{ revokeSession: boolean }, { id: string }> = gql`
   mutation RevokeSession($id: ID!) {
     revokeSession(id: $id)
@@ -99,10 +127,30 @@ const RevokeOtherSessionsDocument: TypedDocumentNode<
 `;
 
 const api = apiUrl();
+const LIVE = liveWanted();
+
+/**
+ * The WebSocket link of the subscription now open. Each subscription gets a socket of its own: the server reads
+ * the session from the upgrade request's cookie, so a socket opened before a login or a key cycle would go on
+ * presenting the old key. The browser sends the cookie (and the page's Origin, which the server checks against
+ * CORS_ORIGINS) with the upgrade by itself.
+ */
+let socketLink: GraphQLWsLink | undefined;
+function freshSocket(): GraphQLWsLink {
+  void socketLink?.client.dispose();
+  socketLink = new GraphQLWsLink(createClient({ url: webSocketUrlOf(api), lazy: true, retryAttempts: 0 }));
+  return socketLink;
+}
+
 const client = new ApolloClient({
-  // credentials "include" sends the session cookie to another origin too; the server must then answer with
-  // Access-Control-Allow-Origin naming this page's origin and Access-Control-Allow-Credentials: true.
-  link: new HttpLink({ uri: api, credentials: "include" }),
+  // Subscriptions over the WebSocket, everything else over HTTP. credentials "include" sends the session
+  // cookie to another origin too; the server must then answer with Access-Control-Allow-Origin naming this
+  // page's origin and Access-Control-Allow-Credentials: true.
+  link: ApolloLink.split(
+    ({ operationType }) => operationType === OperationTypeNode.SUBSCRIPTION,
+    new ApolloLink((operation) => (socketLink ?? freshSocket()).request(operation)),
+    new HttpLink({ uri: api, credentials: "include" }),
+  ),
   // The session is this visitor's singleton, and its id changes when the key is cycled: keep it unnormalised.
   cache: new InMemoryCache({ typePolicies: { Session: { keyFields: false } } }),
   defaultOptions: { query: { fetchPolicy: "network-only" } },
@@ -115,6 +163,7 @@ const view = {
   account: element("account"),
   devices: element("devices"),
   revokeOthers: element<HTMLButtonElement>("revoke-others"),
+  live: element("live"),
   status: element("status"),
   error: element("error"),
 };
@@ -125,8 +174,12 @@ let seq = 0;
  */
 let shownVersion = 0;
 
+/** The id of the session this page last showed: a new one after a login or a key cycle. */
+let shownId: string | null = null;
+
 function showSession(session: SessionFragment): void {
   shownVersion = session.version;
+  shownId = session.id;
   view.id.textContent = session.id ?? "(none: not stored)";
   view.version.textContent = String(session.version);
   view.data.textContent = JSON.stringify(session.data, null, 2);
@@ -189,19 +242,27 @@ function describeError(error: unknown): string {
   return `Network error: ${message} (is sessionql running at ${api}, and is this page's origin ${window.location.origin} in its CORS_ORIGINS?)`;
 }
 
+/** Reads everything the page shows, in one request, shows it, and follows the session it shows. */
+async function readPage(): Promise<void> {
+  const page = (await client.query({ query: PageDocument })).data;
+  if (page === undefined) throw new Error("the page's query returned no data");
+  showSession(page.session);
+  showDevices(page.mySessions);
+  follow(page.session);
+}
+
 /**
  * Runs one action: its write, if any, then one read of everything the page shows (a key cycle or a revoke changes
- * the devices as well as the session), or its error. `data-seq` counts finished actions.
+ * the devices as well as the session), or its error. `data-seq` counts finished actions. An action that gives
+ * the session a new key (`rekeys`: a login, a key cycle) tells the other tabs, whose subscriptions it completed.
  */
-async function run(label: string, write?: () => Promise<unknown>): Promise<void> {
+async function run(label: string, write?: () => Promise<unknown>, rekeys = false): Promise<void> {
   view.status.dataset.state = "loading";
   view.status.textContent = `${label}…`;
   try {
     await write?.();
-    const page = (await client.query({ query: PageDocument })).data;
-    if (page === undefined) throw new Error(`${label} returned no data`);
-    showSession(page.session);
-    showDevices(page.mySessions);
+    await readPage();
+    if (rekeys) otherTabs?.postMessage("rekeyed");
     view.error.hidden = true;
     view.error.textContent = "";
     view.status.dataset.state = "ok";
@@ -216,6 +277,94 @@ async function run(label: string, write?: () => Promise<unknown>): Promise<void>
     view.status.dataset.seq = String(seq);
   }
 }
+
+/** The subscription the page has open, and the id of the session it follows. */
+let following: { id: string; stop: () => void } | undefined;
+
+function showLive(state: "off" | "following" | "ended" | "rekeyed" | "error", text: string): void {
+  view.live.dataset.state = state;
+  view.live.textContent = text;
+}
+
+/**
+ * Follows `session` live, unless the page already does: a session with another id than the one followed (a
+ * login, a key cycle, a first write) needs a new subscription on a new socket, and one without an id (none
+ * stored) has nothing to follow. Only ever called after an HTTP answer, so the browser holds the cookie of
+ * the session shown.
+ */
+function follow(session: SessionFragment): void {
+  if (!LIVE || following?.id === session.id) return;
+  following?.stop();
+  following = undefined;
+  if (session.id === null) {
+    socketLink?.client.dispose();
+    socketLink = undefined;
+    return;
+  }
+  freshSocket();
+  const mine = { id: session.id, stop: () => {} };
+  const stillMine = () => following === mine;
+  const subscription = client
+    .subscribe({ query: SessionChangedDocument, context: { queryDeduplication: false } })
+    .subscribe({
+      next: ({ data, error }) => {
+        if (!stillMine()) return;
+        if (error !== undefined || data === undefined) {
+          following = undefined;
+          showLive("error", `Live: stopped (${describeError(error)}); the next action follows again.`);
+          return;
+        }
+        onSessionChanged(data.sessionChanged);
+      },
+      error: (error: unknown) => {
+        if (!stillMine()) return;
+        following = undefined;
+        showLive("error", `Live: stopped (${describeError(error)}); the next action follows again.`);
+      },
+      complete: () => {
+        if (!stillMine()) return;
+        following = undefined;
+        // The empty session came first when it ended; otherwise its key was cycled by this browser (a login in
+        // another tab, say), whose tab says so once it has the new cookie.
+        if (view.live.dataset.state !== "ended") {
+          showLive("rekeyed", "Live: the session has a new key; following again after the next read.");
+        }
+      },
+    });
+  mine.stop = () => subscription.unsubscribe();
+  following = mine;
+  showLive("following", "Live: following this session.");
+}
+
+/** One event of `sessionChanged`: the session as it now is, or the empty session once it ended. */
+function onSessionChanged(session: SessionFragment): void {
+  // An event older than what a read already showed (the read overtook it) changes nothing.
+  if (session.id !== null && session.id === shownId && session.version < shownVersion) return;
+  const ended = session.id === null;
+  showSession(session);
+  // The cache holds the page's last query: kept in step, so a cache read would show what the page shows.
+  client.cache.updateQuery({ query: PageDocument }, (page) =>
+    page === null ? undefined : { ...page, session, ...(ended ? { mySessions: [] } : {}) },
+  );
+  if (ended) {
+    // Flushed, logged out, revoked or expired: whoever was logged in here no longer is.
+    showDevices([]);
+    showLive("ended", "Live: the session ended.");
+  }
+}
+
+/**
+ * The other tabs of this page's origin. A key cycle completes their subscriptions without telling them the new
+ * key, and a tab must not subscribe again before the browser holds the new cookie: the tab that cycled it knows
+ * when its answer has come, and says so here.
+ */
+const otherTabs = LIVE && "BroadcastChannel" in window ? new BroadcastChannel("sessionql-spa") : undefined;
+otherTabs?.addEventListener("message", (event: MessageEvent) => {
+  if (event.data !== "rekeyed") return;
+  readPage().catch((error: unknown) => {
+    showLive("error", `Live: could not read the session again (${describeError(error)}).`);
+  });
+});
 
 /** The input as JSON when it parses, else as the plain string typed. */
 function parseValue(text: string): unknown {
@@ -240,8 +389,10 @@ element("read").addEventListener("click", () => void readSession());
 element("cycle").addEventListener(
   "click",
   () =>
-    void run("cycle key", () =>
-      client.mutate({ mutation: CycleSessionKeyDocument, variables: { ifVersion: shownVersion } }),
+    void run(
+      "cycle key",
+      () => client.mutate({ mutation: CycleSessionKeyDocument, variables: { ifVersion: shownVersion } }),
+      true,
     ),
 );
 element("flush").addEventListener(
@@ -252,15 +403,24 @@ element("login-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const email = element<HTMLInputElement>("email").value;
   const password = element<HTMLInputElement>("password");
-  void run("log in", async () => {
-    await client.mutate({ mutation: LoginDocument, variables: { email, password: password.value } });
-    password.value = "";
-  });
+  void run(
+    "log in",
+    async () => {
+      await client.mutate({ mutation: LoginDocument, variables: { email, password: password.value } });
+      password.value = "";
+    },
+    true,
+  );
 });
+element("logout").addEventListener(
+  "click",
+  () => void run("log out", () => client.mutate({ mutation: LogoutDocument })),
+);
 view.revokeOthers.addEventListener(
   "click",
   () => void run("log out other devices", () => client.mutate({ mutation: RevokeOtherSessionsDocument })),
 );
 
 element("api").textContent = api;
+showLive("off", LIVE ? "Live: no session to follow yet." : "Live: off (add ?live=1 to follow the session).");
 void readSession();

@@ -397,7 +397,7 @@ describe("over the header transport", () => {
 });
 
 describe("the client module", () => {
-  test("bundles for the browser from graphql, cookie and its own files alone", async () => {
+  test("bundles for the browser from graphql, cookie, graphql-ws and its own files alone", async () => {
     const result = await build({
       entryPoints: [join(ROOT, "src", "client", "index.ts")],
       bundle: true,
@@ -416,6 +416,7 @@ describe("the client module", () => {
     expect([...new Set(packagesAndFolders)].sort()).toEqual([
       "node_modules/cookie",
       "node_modules/graphql",
+      "node_modules/graphql-ws",
       "src/client/",
     ]);
   });
