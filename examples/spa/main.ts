@@ -305,7 +305,12 @@ function follow(session: SessionFragment): void {
   const mine = { id: session.id, stop: () => {} };
   const stillMine = () => following === mine;
   const subscription = client
-    .subscribe({ query: SessionChangedDocument, context: { queryDeduplication: false } })
+    .subscribe({
+      query: SessionChangedDocument,
+      // The version just shown: a change another tab saved while this subscription was set up comes at once.
+      variables: { sinceVersion: session.version },
+      context: { queryDeduplication: false },
+    })
     .subscribe({
       next: ({ data, error }) => {
         if (!stillMine()) return;

@@ -217,7 +217,9 @@ export type SessionFragment = {
   version: number;
 };
 
-export type SessionChangedSubscriptionVariables = Exact<{ [key: string]: never }>;
+export type SessionChangedSubscriptionVariables = Exact<{
+  sinceVersion?: number | null | undefined;
+}>;
 
 export type SessionChangedSubscription = {
   sessionChanged: {
@@ -1019,12 +1021,26 @@ export const SessionChangedDocument = {
       kind: "OperationDefinition",
       operation: "subscription",
       name: { kind: "Name", value: "SessionChanged" },
+      variableDefinitions: [
+        {
+          kind: "VariableDefinition",
+          variable: { kind: "Variable", name: { kind: "Name", value: "sinceVersion" } },
+          type: { kind: "NamedType", name: { kind: "Name", value: "Int" } },
+        },
+      ],
       selectionSet: {
         kind: "SelectionSet",
         selections: [
           {
             kind: "Field",
             name: { kind: "Name", value: "sessionChanged" },
+            arguments: [
+              {
+                kind: "Argument",
+                name: { kind: "Name", value: "sinceVersion" },
+                value: { kind: "Variable", name: { kind: "Name", value: "sinceVersion" } },
+              },
+            ],
             selectionSet: {
               kind: "SelectionSet",
               selections: [{ kind: "FragmentSpread", name: { kind: "Name", value: "Session" } }],

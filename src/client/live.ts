@@ -22,8 +22,14 @@ export type WebSocketClass = new (
  */
 export type LiveEnd = "ended" | "completed";
 
-/** What a subscriber is told besides each session. */
+/** What a subscriber is told besides each session, and where it starts. */
 export interface SubscribeOptions {
+  /**
+   * The version of the session the caller last read (`session()`, or any answer's `version`): a session already
+   * past it is sent at once, so a change saved while the subscription was being set up is not missed. Without
+   * it, the first event is the first change saved after the server has set the subscription up.
+   */
+  sinceVersion?: number;
   /** The subscription is over, and how; not called after `unsubscribe()` or an error. */
   onEnd?: (how: LiveEnd) => void;
   /** The subscription failed (a refused upgrade, a closed socket, a GraphQL error); nothing more follows. */
@@ -113,8 +119,9 @@ export function subscribeLive(
     fail(failure);
     options.onError?.(failure);
   };
+  const variables = options.sinceVersion === undefined ? {} : { sinceVersion: options.sinceVersion };
   stop = client.subscribe<{ sessionChanged: SessionFragment }>(
-    { query },
+    { query, variables },
     {
       next(result) {
         if (over) return;

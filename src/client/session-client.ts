@@ -122,7 +122,8 @@ export interface SessionClient {
    * `onChange` gets the empty session (id null), then `onEnd("ended")`. Cycling the key (`cycleKey`, a login)
    * completes it without an event, `onEnd("completed")`: subscribe again once the request that cycled it has
    * answered, so the new key is the one presented. Each subscription has a WebSocket of its own and presents the
-   * key the client holds when it is opened; without one it gets the empty session and ends at once.
+   * key the client holds when it is opened; without one it gets the empty session and ends at once. Pass the
+   * version last read as `sinceVersion` so that a change saved meanwhile is sent at once.
    */
   subscribe(onChange: (session: SessionSnapshot) => void, options?: SubscribeOptions): Unsubscribe;
   /** The token/cookie value the client currently holds (undefined when none); for the header transport, to persist it. */

@@ -27,7 +27,7 @@ interface Followed {
 }
 
 /** Subscribes through `client`, keeping every session and end it is told of. */
-function record(client: SessionClient): Followed {
+function record(client: SessionClient, sinceVersion?: number): Followed {
   const sessions: SessionSnapshot[] = [];
   const ends: LiveEnd[] = [];
   const errors: SessionClientError[] = [];
@@ -40,7 +40,7 @@ function record(client: SessionClient): Followed {
       sessions.push(session);
       wake();
     },
-    { onEnd: (how) => ends.push(how), onError: (error) => errors.push(error) },
+    { onEnd: (how) => ends.push(how), onError: (error) => errors.push(error), sinceVersion },
   );
   return {
     sessions,
@@ -138,6 +138,20 @@ describe("subscribe, outside a browser, with the cookie the client keeps", () =>
     const saved = await newClient({ token: client.token as string }).set("theme", "dark");
     expect(await after.nth(1)).toEqual(saved);
     expect(saved.data).toEqual({ user: "ada", theme: "dark" });
+  });
+
+  test("sinceVersion: a change saved after the client read the session, before it subscribed, is sent at once", async () => {
+    const client = newClient();
+    const read = await client.set("cart", ["tea"]);
+    const saved = await newClient({ token: client.token as string }).set("cart", ["tea", "pot"]);
+    const caughtUp = record(client, read.version);
+    opened.push(caughtUp.unsubscribe);
+    expect(await caughtUp.nth(1)).toEqual(saved);
+    // At the version the session is at, nothing is sent until the next change.
+    const current = record(client, saved.version);
+    opened.push(current.unsubscribe);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(current.sessions).toEqual([]);
   });
 
   test("unsubscribe stops the events and settles done", async () => {
