@@ -22,6 +22,7 @@ import {
 } from "graphql";
 import type { Context, SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
+import { LRUCache } from "lru-cache";
 import { WebSocketServer } from "ws";
 import { DEFAULTS as CONFIG_DEFAULTS } from "../config";
 import { queryLimitRules } from "../graphql/query-limits";
@@ -71,7 +72,10 @@ export interface LiveServerOptions {
    * query limits at their defaults (depth 10, aliases 15, cost 1000, directives 10).
    */
   validationRules?: readonly ValidationRule[];
-  /** Whether the schema may be introspected over the socket. Default: as Apollo Server, unless NODE_ENV is production. */
+  /**
+   * Whether the schema may be introspected over the socket. Default false: IDEs and codegen introspect over HTTP,
+   * where the application's Apollo Server decides.
+   */
   introspection?: boolean;
   /**
    * What a client sees of each error, as Apollo Server's `formatError`. Default: graphql-js's shape (message,
@@ -117,6 +121,11 @@ const DEFAULT_QUERY_LIMITS = {
   maxDirectives: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_DIRECTIVES),
 };
 
+/** Validated documents kept: far more than the operations an application's pages send. */
+const DOCUMENT_CACHE_ENTRIES = 500;
+/** And at most this much of their text (a document over the socket may be up to 64 KiB). */
+const DOCUMENT_CACHE_CHARACTERS = 1024 * 1024;
+
 /** The close code for a session past its connection limit (graphql-ws leaves 4400–4999 to applications). */
 const TOO_MANY_CONNECTIONS = 4429;
 
@@ -141,10 +150,22 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
   const rules = [
     ...specifiedRules,
     ...(options.validationRules ?? queryLimitRules(DEFAULT_QUERY_LIMITS)),
-    ...((options.introspection ?? process.env.NODE_ENV !== "production")
-      ? []
-      : [NoSchemaIntrospectionCustomRule]),
+    ...(options.introspection === true ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
+  // Every tab of every visitor sends the same few documents: each is parsed and validated once, and its
+  // subscriptions share the one tree instead of holding a copy each.
+  const validated = new LRUCache<string, DocumentNode>({
+    max: DOCUMENT_CACHE_ENTRIES,
+    maxSize: DOCUMENT_CACHE_CHARACTERS,
+    sizeCalculation: (_document, query) => Math.max(1, query.length),
+  });
+  const documentOf = (query: string): DocumentNode | readonly GraphQLError[] => {
+    const cached = validated.get(query);
+    if (cached !== undefined) return cached;
+    const checked = validatedDocument(options.schema, query, settings.maxTokens, rules);
+    if (isDocument(checked)) validated.set(query, checked);
+    return checked;
+  };
   const format = options.formatError;
   const formatted = (errors: readonly GraphQLError[]) =>
     format === undefined ? undefined : errors.map((error) => format(error.toJSON(), error));
@@ -194,7 +215,7 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
             ),
           ];
         }
-        return executionArgsOf(options.schema, payload, settings.maxTokens, rules);
+        return executionArgsOf(options.schema, payload, documentOf);
       },
       onNext(_ctx, _id, _payload, _args, result) {
         if (result.errors === undefined || format === undefined) return undefined;
@@ -281,33 +302,44 @@ function upgradeRequired(_request: IncomingMessage, response: ServerResponse): v
 }
 
 /**
- * Parses and validates an operation as Apollo Server does one over HTTP (the token limit, the query limits, no
- * introspection where it is off), and refuses mutations; graphql-ws then runs what this returns, with the
- * context of the connection's upgrade.
+ * Parses and validates a document as Apollo Server does one over HTTP: the token limit, the query limits, no
+ * introspection where it is off.
  */
-function executionArgsOf(
+function validatedDocument(
   schema: GraphQLSchema,
-  payload: SubscribePayload,
+  query: string,
   maxTokens: number,
   rules: readonly ValidationRule[],
-): ExecutionArgs | readonly GraphQLError[] {
+): DocumentNode | readonly GraphQLError[] {
   let document: DocumentNode;
   try {
-    document = parse(payload.query, { maxTokens });
+    document = parse(query, { maxTokens });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return [new GraphQLError(message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
   }
   const invalid = validate(schema, document, rules);
-  if (invalid.length > 0) {
-    return invalid.map(
-      (error) =>
-        new GraphQLError(error.message, {
-          nodes: error.nodes,
-          extensions: { ...error.extensions, code: "GRAPHQL_VALIDATION_FAILED" },
-        }),
-    );
-  }
+  if (invalid.length === 0) return document;
+  return invalid.map(
+    (error) =>
+      new GraphQLError(error.message, {
+        nodes: error.nodes,
+        extensions: { ...error.extensions, code: "GRAPHQL_VALIDATION_FAILED" },
+      }),
+  );
+}
+
+/**
+ * What graphql-ws runs for an operation: its validated document, unless it is a mutation; graphql-ws adds the
+ * context of the connection's upgrade.
+ */
+function executionArgsOf(
+  schema: GraphQLSchema,
+  payload: SubscribePayload,
+  documentOf: (query: string) => DocumentNode | readonly GraphQLError[],
+): ExecutionArgs | readonly GraphQLError[] {
+  const document = documentOf(payload.query);
+  if (!isDocument(document)) return document;
   const operationName = payload.operationName ?? undefined;
   if (getOperationAST(document, operationName)?.operation === "mutation") {
     // An upgrade has no response to carry a cookie: a change needing a new one (a new session, a cycled key, a
@@ -319,6 +351,10 @@ function executionArgsOf(
     ];
   }
   return { schema, document, operationName, variableValues: payload.variables ?? undefined };
+}
+
+function isDocument(value: DocumentNode | readonly GraphQLError[]): value is DocumentNode {
+  return !Array.isArray(value);
 }
 
 /** The first of a comma-joined header's values. */

@@ -119,17 +119,24 @@ describe("sessions.serveSubscriptions: limits an application gets without asking
     return client;
   };
 
-  test("by default the query limits and token limit of the standalone server's defaults hold", async () => {
+  test("by default the standalone server's query and token limits hold, and introspection is refused", async () => {
     const client = await serve({});
     expect(await outcome(client, ALIAS_BOMB)).toMatchObject({ code: "GRAPHQL_VALIDATION_FAILED" });
     expect(await outcome(client, TOKEN_FLOOD)).toMatchObject({ code: "GRAPHQL_PARSE_FAILED" });
+    expect(await outcome(client, INTROSPECTION)).toMatchObject({ code: "GRAPHQL_VALIDATION_FAILED" });
   });
 
-  test("validationRules, maxTokens, introspection and formatError are the application's to set", async () => {
+  test("introspection: true answers it", async () => {
+    const client = await serve({ introspection: true });
+    expect(await outcome(client, INTROSPECTION)).toEqual({
+      data: { __schema: { queryType: { name: "Query" } } },
+    });
+  });
+
+  test("validationRules, maxTokens and formatError are the application's to set", async () => {
     const client = await serve({
       validationRules: [],
       maxTokens: 500,
-      introspection: false,
       formatError: (formatted) => ({ ...formatted, message: `app: ${formatted.message}` }),
     });
     expect(await outcome(client, ALIAS_BOMB)).toMatchObject({ data: { a0: { id: null } } });
