@@ -218,8 +218,9 @@ function statements(t: string) {
                    owner = excluded.owner
                WHERE ${t}.expires IS NOT NULL AND ${t}.expires <= $5`,
     // One statement that writes only at the expected version and, when it does not, returns the live row that
-    // won: the outer SELECT sees the table as the statement began, which is the row the UPDATE refused (or one a
-    // little older, if a writer committed while it waited; the retry's own check then tells).
+    // won. That read locks (FOR SHARE): a plain one sees the table as the statement began, so an UPDATE that waited
+    // for another writer's commit would answer with the row from before it, and its retry, always one version
+    // behind a writer with queued changes, could lose every time (two instances writing one hot session).
     update: `WITH updated AS (
                UPDATE ${t} SET value = $2, expires = $3, version = $4, owner = $7
                WHERE key = $1 AND version = $5 AND (expires IS NULL OR expires > $6)
@@ -229,7 +230,7 @@ function statements(t: string) {
              told AS (SELECT pg_notify('${CHANGES_CHANNEL}', $8) FROM updated)
              SELECT EXISTS (SELECT 1 FROM updated) AS saved,
                     (SELECT value FROM ${t} WHERE key = $1 AND (expires IS NULL OR expires > $6)
-                       AND NOT EXISTS (SELECT 1 FROM updated)) AS current,
+                       AND NOT EXISTS (SELECT 1 FROM updated) FOR SHARE) AS current,
                     (SELECT count(*) FROM told) AS told`,
     deleteVersion: `DELETE FROM ${t} WHERE key = $1 AND version = $2`,
     // The user index (see postgres.ts): an owner's live rows.
