@@ -106,7 +106,10 @@ export class SessionService {
       : undefined;
     this.clock = options.clock ?? systemClock;
     this.storeTimeoutMs = options.storeTimeoutMs ?? 1500;
-    this.maxAttempts = options.maxAttempts ?? 25;
+    // Each lost race costs one round trip, and the deadline bounds them anyway. 25 was too few: instances writing
+    // one hot session each hold a queue of changes, and one instance's change could lose 25 races in a row to the
+    // other's queue on a loaded machine (200 parallel writes over two instances on PostgreSQL, in CI).
+    this.maxAttempts = options.maxAttempts ?? 100;
   }
 
   /**
