@@ -196,16 +196,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: read.trustProxy("TRUST_PROXY"),
     sweepIntervalSeconds: read.integer("SESSION_SWEEP_INTERVAL", 1, 7 * 24 * 3600),
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS),
-    graphql: {
-      maxDepth: read.integer("GRAPHQL_MAX_DEPTH", 1, 100),
-      maxAliases: read.integer("GRAPHQL_MAX_ALIASES", 0, 1000),
-      maxCost: read.integer("GRAPHQL_MAX_COST", 1, 1_000_000),
-      maxDirectives: read.integer("GRAPHQL_MAX_DIRECTIVES", 0, 1000),
-      maxTokens: read.integer("GRAPHQL_MAX_TOKENS", 50, 1_000_000),
-      // Production hides the schema unless asked: clients there use the committed schema.graphql.
-      introspection: env.GRAPHQL_INTROSPECTION ? read.boolean("GRAPHQL_INTROSPECTION") : !production,
-      batching: read.boolean("GRAPHQL_BATCHING"),
-    },
+    graphql: readGraphQLConfig(read, env, production),
     absoluteAgeSeconds: env.SESSION_ABSOLUTE_AGE
       ? read.integer("SESSION_ABSOLUTE_AGE", 1, 10 * 365 * 24 * 3600)
       : undefined,
@@ -371,3 +362,22 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** The GRAPHQL_* variables: limits on documents, introspection and batching. */
+function readGraphQLConfig(read: Reader, env: Env, production: boolean): GraphQLConfig {
+  return {
+    maxDepth: read.integer("GRAPHQL_MAX_DEPTH", 1, 100),
+    maxAliases: read.integer("GRAPHQL_MAX_ALIASES", 0, 1000),
+    maxCost: read.integer("GRAPHQL_MAX_COST", 1, 1_000_000),
+    maxDirectives: read.integer("GRAPHQL_MAX_DIRECTIVES", 0, 1000),
+    maxTokens: read.integer("GRAPHQL_MAX_TOKENS", 50, 1_000_000),
+    // Production hides the schema unless asked: clients there use the committed schema.graphql.
+    introspection: env.GRAPHQL_INTROSPECTION ? read.boolean("GRAPHQL_INTROSPECTION") : !production,
+    batching: read.boolean("GRAPHQL_BATCHING"),
+  };
+}
+
+/** The GraphQL settings of a server started with no GRAPHQL_* variables, for a library user who gives none. */
+export const DEFAULT_GRAPHQL_CONFIG: GraphQLConfig = Object.freeze(
+  readGraphQLConfig(new Reader({}, []), {}, false),
+);

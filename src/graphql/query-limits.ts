@@ -10,9 +10,7 @@ import type { GraphQLConfig } from "../config";
  * directive floods) before anything runs. The token limit is not here: graphql-js enforces it while parsing
  * (Apollo's `parseOptions.maxTokens`), before a huge document is even built.
  */
-export function queryLimitRules(
-  limits: Pick<GraphQLConfig, "maxDepth" | "maxAliases" | "maxCost" | "maxDirectives">,
-): ValidationRule[] {
+export function queryLimitRules(limits: GraphQLConfig): ValidationRule[] {
   return [
     maxDepthRule({ n: limits.maxDepth, flattenFragments: true, ...refusal("GRAPHQL_MAX_DEPTH") }),
     maxAliasesRule({ n: limits.maxAliases, ...refusal("GRAPHQL_MAX_ALIASES") }),

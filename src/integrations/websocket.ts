@@ -24,7 +24,7 @@ import type { Context, SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { LRUCache } from "lru-cache";
 import { WebSocketServer } from "ws";
-import { DEFAULTS as CONFIG_DEFAULTS } from "../config";
+import { DEFAULT_GRAPHQL_CONFIG } from "../config";
 import { queryLimitRules } from "../graphql/query-limits";
 import type { UpgradeContextArgument } from "./node-http";
 
@@ -81,7 +81,7 @@ export interface LiveServerOptions {
    * What a client sees of each error, as Apollo Server's `formatError`. Default: graphql-js's shape (message,
    * locations, path, extensions; never a stack trace).
    */
-  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  formatError?: (formatted: GraphQLFormattedError, error: GraphQLError) => GraphQLFormattedError;
 }
 
 /** A running WebSocket server for subscriptions. */
@@ -110,15 +110,7 @@ const DEFAULTS = {
   maxPayloadBytes: 64 * 1024,
   connectionInitTimeoutMs: 3_000,
   refuseOtherPaths: false,
-  maxTokens: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_TOKENS),
-};
-
-/** The query limits of the standalone server's defaults, for an application that gives no rules of its own. */
-const DEFAULT_QUERY_LIMITS = {
-  maxDepth: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_DEPTH),
-  maxAliases: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_ALIASES),
-  maxCost: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_COST),
-  maxDirectives: Number(CONFIG_DEFAULTS.GRAPHQL_MAX_DIRECTIVES),
+  maxTokens: DEFAULT_GRAPHQL_CONFIG.maxTokens,
 };
 
 /** Validated documents kept: far more than the operations an application's pages send. */
@@ -149,7 +141,7 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes });
   const rules = [
     ...specifiedRules,
-    ...(options.validationRules ?? queryLimitRules(DEFAULT_QUERY_LIMITS)),
+    ...(options.validationRules ?? queryLimitRules(DEFAULT_GRAPHQL_CONFIG)),
     ...(options.introspection === true ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
   // Every tab of every visitor sends the same few documents: each is parsed and validated once, and its
@@ -167,8 +159,10 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
     return checked;
   };
   const format = options.formatError;
-  const formatted = (errors: readonly GraphQLError[]) =>
-    format === undefined ? undefined : errors.map((error) => format(error.toJSON(), error));
+  const formatted =
+    format === undefined
+      ? undefined
+      : (errors: readonly GraphQLError[]) => errors.map((error) => format(error.toJSON(), error));
   const contextOf = options.context ?? ((argument: UpgradeContextArgument) => sessions.context(argument));
   const argumentOf = (ctx: Context<Record<string, unknown> | undefined, ConnectionExtra>) => ({
     req: ctx.extra.request,
@@ -215,13 +209,14 @@ export function serveLive(options: LiveServerOptions, sessions: LiveSessionKeys)
             ),
           ];
         }
-        return executionArgsOf(options.schema, payload, documentOf);
+        const document = documentOf(payload.query);
+        return isDocument(document) ? executionArgsOf(options.schema, document, payload) : document;
       },
       onNext(_ctx, _id, _payload, _args, result) {
-        if (result.errors === undefined || format === undefined) return undefined;
+        if (result.errors === undefined || formatted === undefined) return undefined;
         return { ...result, errors: formatted(result.errors) };
       },
-      onError: (_ctx, _id, _payload, errors) => formatted(errors),
+      onError: (_ctx, _id, _payload, errors) => formatted?.(errors),
     },
     wss,
     settings.pingIntervalMs,
@@ -330,16 +325,14 @@ function validatedDocument(
 }
 
 /**
- * What graphql-ws runs for an operation: its validated document, unless it is a mutation; graphql-ws adds the
+ * What graphql-ws runs for an operation with a validated document, unless it is a mutation; graphql-ws adds the
  * context of the connection's upgrade.
  */
 function executionArgsOf(
   schema: GraphQLSchema,
+  document: DocumentNode,
   payload: SubscribePayload,
-  documentOf: (query: string) => DocumentNode | readonly GraphQLError[],
 ): ExecutionArgs | readonly GraphQLError[] {
-  const document = documentOf(payload.query);
-  if (!isDocument(document)) return document;
   const operationName = payload.operationName ?? undefined;
   if (getOperationAST(document, operationName)?.operation === "mutation") {
     // An upgrade has no response to carry a cookie: a change needing a new one (a new session, a cycled key, a
