@@ -7,10 +7,10 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from "fastify";
-import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import type { Config, TrustProxy } from "./config";
 import { apolloRequestSettings, withoutDefaultPlugins } from "./graphql/apollo-settings";
-import { errorLoggingPlugin, hiddenCause, type RequestLog } from "./graphql/errors";
+import { errorLoggingPlugin, logHiddenCause, type RequestLog } from "./graphql/errors";
 import { metricsPlugin } from "./graphql/metrics-plugin";
 import type { SessionContext } from "./graphql/session-context";
 import { createSessions, type Sessions } from "./library";
@@ -152,9 +152,10 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     return reply.code(status).send({ statusCode: status, message });
   });
 
+  const requestSettings = apolloRequestSettings(config.graphql);
   const apollo = new ApolloServer<ServerContext>({
     schema: sessions.schema,
-    ...apolloRequestSettings(config.graphql),
+    ...requestSettings,
     // main.ts owns the signals and stops everything in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     logger: app.log,
@@ -200,7 +201,7 @@ export async function createServer(config: Config, dependencies: ServerDependenc
     path: GRAPHQL_PATH,
     allowedOrigins: config.corsOrigins,
     refuseOtherPaths: true,
-    ...socketRequestSettings(config, app.log),
+    ...socketRequestSettings(requestSettings, app.log),
   });
   registerHealthRoutes(app, sessions.store, READY_TIMEOUT_MS);
   app.get("/metrics", async (_request, reply) =>
@@ -270,15 +271,16 @@ function requestId(request: { headers: Record<string, string | string[] | undefi
  * The HTTP route's query limits, introspection setting and error masking, for operations over the socket; what
  * the masking hides goes to the log, as errorLoggingPlugin does for HTTP.
  */
-function socketRequestSettings(config: Config, log: RequestLog) {
-  const { formatError, introspection, validationRules, parseOptions } = apolloRequestSettings(config.graphql);
+function socketRequestSettings(
+  { formatError, introspection, validationRules, parseOptions }: ReturnType<typeof apolloRequestSettings>,
+  log: RequestLog,
+) {
   return {
     introspection,
     validationRules,
     maxTokens: parseOptions.maxTokens,
-    formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-      const cause = error instanceof GraphQLError ? hiddenCause(error) : error;
-      if (cause !== undefined) log.error({ err: cause }, "operation over the socket failed");
+    formatError(formatted: GraphQLFormattedError, error: GraphQLError): GraphQLFormattedError {
+      logHiddenCause(log, error, "operation over the socket failed");
       return formatError(formatted, error);
     },
   };

@@ -94,17 +94,20 @@ export function errorLoggingPlugin(): ApolloServerPlugin<{ log: RequestLog }> {
   // One listener object for every request: it keeps no per-request state.
   const listener: GraphQLRequestListener<{ log: RequestLog }> = {
     async didEncounterErrors({ contextValue, errors }) {
-      for (const error of errors) {
-        const cause = hiddenCause(error);
-        if (cause !== undefined) contextValue.log.error({ err: cause }, "operation failed");
-      }
+      for (const error of errors) logHiddenCause(contextValue.log, error);
     },
   };
   return { requestDidStart: async () => listener };
 }
 
+/** Logs the cause of an error a client sees only as a code (a store outage, anything unexpected), if it is one. */
+export function logHiddenCause(log: RequestLog, error: GraphQLError, message = "operation failed"): void {
+  const cause = hiddenCause(error);
+  if (cause !== undefined) log.error({ err: cause }, message);
+}
+
 /** What a client is told of a store outage or an unexpected failure is only a code; the cause goes to the log. */
-export function hiddenCause(error: GraphQLError): unknown {
+function hiddenCause(error: GraphQLError): unknown {
   const sessionError = sessionErrorOf(error);
   if (sessionError !== undefined) return sessionError.code === "STORE_UNAVAILABLE" ? sessionError : undefined;
   return clientCode(error.extensions) === undefined ? unwrapResolverError(error) : undefined;
