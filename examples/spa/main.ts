@@ -25,6 +25,8 @@ import {
   SessionFragmentDoc,
   SetSessionDocument,
 } from "../../src/client/generated";
+// The API's address over WebSocket, resolved against the page's location: ws: for http:, wss: for https:.
+import { webSocketUrlOf } from "../../src/client/live";
 
 declare global {
   interface Window {
@@ -40,16 +42,6 @@ const DEFAULT_API = "http://127.0.0.1:4000/graphql";
 /** The endpoint: `?api=…`, else the host page's `window.SESSIONQL_URL`, else a local sessionql. */
 function apiUrl(): string {
   return new URLSearchParams(window.location.search).get("api") ?? window.SESSIONQL_URL ?? DEFAULT_API;
-}
-
-/**
- * The same endpoint over WebSocket: the API's address resolved against the page's location (so a relative API,
- * "/graphql", is the page's own server), with ws: for http: and wss: for https:.
- */
-function webSocketUrlOf(api: string): string {
-  const url = new URL(api, window.location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  return url.toString();
 }
 
 /** Whether the page follows the session live: `?live=1`, or the host page's `window.SESSIONQL_LIVE`. */
@@ -304,6 +296,10 @@ function follow(session: SessionFragment): void {
   freshSocket();
   const mine = { id: session.id, stop: () => {} };
   const stillMine = () => following === mine;
+  const stopped = (error: unknown) => {
+    following = undefined;
+    showLive("error", `Live: stopped (${describeError(error)}); the next action follows again.`);
+  };
   const subscription = client
     .subscribe({
       query: SessionChangedDocument,
@@ -314,17 +310,11 @@ function follow(session: SessionFragment): void {
     .subscribe({
       next: ({ data, error }) => {
         if (!stillMine()) return;
-        if (error !== undefined || data === undefined) {
-          following = undefined;
-          showLive("error", `Live: stopped (${describeError(error)}); the next action follows again.`);
-          return;
-        }
-        onSessionChanged(data.sessionChanged);
+        if (error !== undefined || data === undefined) stopped(error);
+        else onSessionChanged(data.sessionChanged);
       },
       error: (error: unknown) => {
-        if (!stillMine()) return;
-        following = undefined;
-        showLive("error", `Live: stopped (${describeError(error)}); the next action follows again.`);
+        if (stillMine()) stopped(error);
       },
       complete: () => {
         if (!stillMine()) return;
