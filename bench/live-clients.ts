@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { COOKIE_NAME } from "./workloads";
+import { sessionCookieOf } from "./seed";
 
 /**
  * The client side of `npm run bench:live`: sessions made through the server's own HTTP interface (so the memory
@@ -192,10 +192,7 @@ async function createSession(baseUrl: string): Promise<string> {
     body: JSON.stringify({ query: SET_QUERY, variables: { value: { seq: -1, sentAt: 0 } } }),
   });
   const text = await response.text();
-  const cookie = response.headers
-    .getSetCookie()
-    .map((header) => header.split(";")[0] as string)
-    .find((pair) => pair.startsWith(`${COOKIE_NAME}=`));
+  const cookie = sessionCookieOf(response);
   if (response.status !== 200 || text.includes('"errors"') || cookie === undefined) {
     throw new Error(`could not create a session: HTTP ${response.status} ${text.slice(0, 300)}`);
   }

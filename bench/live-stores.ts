@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Client } from "pg";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "../test/helpers/redis";
-import { POSTGRES_ADMIN_URL } from "../test/helpers/services";
+import { createBenchDatabase } from "./bench-database";
 
 /** The stores `npm run bench:live` runs on; memory only holds subscriptions (it cannot be shared by two servers). */
 export const LIVE_STORE_NAMES = ["memory", "redis", "postgres"] as const;
@@ -40,59 +39,8 @@ export async function openLiveStore(name: LiveStoreName): Promise<LiveStore> {
 }
 
 async function openPostgres(): Promise<LiveStore> {
-  const admin = new URL(POSTGRES_ADMIN_URL);
-  if (!["127.0.0.1", "localhost", "[::1]"].includes(admin.hostname)) {
-    throw new Error(`bench:live runs on a loopback PostgreSQL only, not ${admin.hostname}`);
-  }
-  await dropAbandonedDatabases();
-  const database = `${DATABASE_PREFIX}${process.pid}_${randomBytes(4).toString("hex")}`;
-  await asAdmin(`CREATE DATABASE "${database}"`);
-  const url = new URL(admin);
-  url.pathname = `/${database}`;
-  return {
-    name: "postgres",
-    url: url.toString(),
-    close: () => asAdmin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
-  };
-}
-
-async function asAdmin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Drops the databases of earlier runs whose process no longer exists (a run killed before its cleanup). */
-async function dropAbandonedDatabases(): Promise<void> {
-  const client = new Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-      [DATABASE_PREFIX],
-    );
-    for (const { datname } of rows) {
-      const pid = Number(/^sessionql_live_(\d+)_/.exec(datname)?.[1]);
-      if (!Number.isInteger(pid) || isRunning(pid)) continue;
-      console.log(`postgres: dropping ${datname}, left by an earlier run (pid ${pid} is gone)`);
-      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-    }
-  } finally {
-    await client.end();
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  const database = await createBenchDatabase(DATABASE_PREFIX, "bench:live");
+  return { name: "postgres", url: database.url, close: () => database.drop() };
 }
 
 /**
@@ -134,8 +82,4 @@ async function memoryOf(pid: number, baseUrl: string): Promise<MemorySample> {
     heapUsedBytes: gauge("nodejs_heap_size_used_bytes"),
     externalBytes: gauge("nodejs_external_memory_bytes"),
   };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -20,6 +20,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ownCpuSeconds, type Pinning, processCpuSeconds } from "./cpu";
 import {
   createSessions,
@@ -38,7 +39,6 @@ import {
   openLiveStore,
   SHARED_STORES,
   settledMemory,
-  sleep,
 } from "./live-stores";
 import { CommandLine } from "./options";
 import { markdownTable, writeReportFiles } from "./report";

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import { createStore } from "../src/stores/index";
 import { createPostgresStore } from "../src/stores/postgres";
 import { openSqliteStore } from "../src/stores/sqlite";
 import { startRedisServer } from "../test/helpers/redis";
-import { POSTGRES_ADMIN_URL } from "../test/helpers/services";
+import { createBenchDatabase } from "./bench-database";
 import { SESSION_DATA } from "./workloads";
 
 /** The stores the scale bench fills: the three that keep sessions outside the server process. */
@@ -243,21 +242,14 @@ async function openRedis(): Promise<ScaleStore> {
  * the database's own settings.
  */
 async function openPostgres(): Promise<ScaleStore> {
-  const admin = new URL(POSTGRES_ADMIN_URL);
-  if (!["127.0.0.1", "localhost", "[::1]"].includes(admin.hostname)) {
-    throw new Error(`the scale bench runs on a loopback PostgreSQL only, not ${admin.hostname}`);
-  }
-  await dropAbandonedDatabases();
-  const database = `${POSTGRES_DATABASE_PREFIX}${process.pid}_${randomBytes(4).toString("hex")}`;
-  await asAdmin(`CREATE DATABASE "${database}"`);
-  const url = new URL(admin);
-  url.pathname = `/${database}`;
+  const database = await createBenchDatabase(POSTGRES_DATABASE_PREFIX, "the scale bench");
+  const url = new URL(database.url);
+  const drop = database.drop;
   const loaderUrl = new URL(url);
   loaderUrl.searchParams.set("options", "-c synchronous_commit=off");
   const store = createPostgresStore(loaderUrl.toString());
   // A connection of the bench's own for sizes and counts, which the store does not offer.
   const client = new Client({ connectionString: url.toString() });
-  const drop = () => asAdmin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
   try {
     await client.connect();
     await store.ping(); // creates the table and its indexes
@@ -273,7 +265,7 @@ async function openPostgres(): Promise<ScaleStore> {
     name: "postgres",
     url: url.toString(),
     sweptByServer: true,
-    pids: () => backendsOf(database),
+    pids: () => backendsOf(database.name),
     fill: (count, expiresAtMs, plan) =>
       fillConcurrently(store, count, expiresAtMs, plan, POSTGRES_IN_FLIGHT, POSTGRES_CHUNK),
     async afterLoad() {
@@ -299,45 +291,6 @@ async function openPostgres(): Promise<ScaleStore> {
       await drop();
     },
   };
-}
-
-async function asAdmin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Drops the databases of earlier bench runs whose process no longer exists (a run killed before its cleanup). */
-async function dropAbandonedDatabases(): Promise<void> {
-  const client = new Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-      [POSTGRES_DATABASE_PREFIX],
-    );
-    for (const { datname } of rows) {
-      const pid = Number(/^sessionql_scale_(\d+)_/.exec(datname)?.[1]);
-      if (!Number.isInteger(pid) || isRunning(pid)) continue;
-      console.log(`postgres: dropping ${datname}, left by an earlier run (pid ${pid} is gone)`);
-      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-    }
-  } finally {
-    await client.end();
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

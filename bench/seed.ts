@@ -43,12 +43,17 @@ async function seedOne(server: RunningServer): Promise<string> {
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  const cookie = response.headers
-    .getSetCookie()
-    .map((header) => header.split(";")[0] as string)
-    .find((pair) => pair.startsWith(`${COOKIE_NAME}=`));
+  const cookie = sessionCookieOf(response);
   if (response.status !== 200 || text.includes('"errors"') || cookie === undefined) {
     throw new Error(`could not prepare a session on ${server.kind}: HTTP ${response.status} ${text}`);
   }
   return cookie;
+}
+
+/** The `name=value` of the session cookie a response sets, as a request's Cookie header carries it. */
+export function sessionCookieOf(response: Response): string | undefined {
+  return response.headers
+    .getSetCookie()
+    .map((header) => header.split(";")[0] as string)
+    .find((pair) => pair.startsWith(`${COOKIE_NAME}=`));
 }

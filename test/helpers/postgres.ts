@@ -63,7 +63,8 @@ export async function createThrowawayDatabase(): Promise<PostgresDatabase> {
   };
 }
 
-async function asAdmin(sql: string): Promise<void> {
+/** Runs one statement as the admin user of POSTGRES_ADMIN_URL, on a connection of its own. */
+export async function asAdmin(sql: string): Promise<void> {
   const client = new Client({ connectionString: POSTGRES_ADMIN_URL });
   await client.connect();
   try {
